@@ -1,0 +1,28 @@
+"""The registry of shipped benchmarks: an explicit dict keyed by CLI name (no import-order magic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from search_spaces import alexnet_caltech, resnet50_caltech, vgg16_caltech
+from tunebench import TunebenchError
+from tunebench.benchmark import Benchmark, load_benchmark_file
+
+BENCHMARKS: dict[str, Benchmark] = {
+    module.BENCHMARK.name: module.BENCHMARK
+    for module in (alexnet_caltech, resnet50_caltech, vgg16_caltech)
+}
+
+
+def get_benchmark(name_or_path: str) -> Benchmark:
+    """A shipped benchmark by name, or a user's search-space module by path (`my_space.py`)."""
+    if name_or_path in BENCHMARKS:
+        return BENCHMARKS[name_or_path]
+    if name_or_path.endswith(".py") or Path(name_or_path).is_file():
+        return load_benchmark_file(name_or_path)
+    raise TunebenchError(
+        f"unknown benchmark '{name_or_path}' (known: {', '.join(sorted(BENCHMARKS))}; or a path to a .py file)")
+
+
+def list_benchmarks() -> list[Benchmark]:
+    return [BENCHMARKS[name] for name in sorted(BENCHMARKS)]

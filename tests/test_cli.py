@@ -1,0 +1,98 @@
+"""The command line: list, show, and one-line errors with a non-zero exit for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tunebench.cli import main
+
+
+def _error(capsys, argv) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+def test_list_shows_every_benchmark(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("alexnet-caltech", "resnet50-caltech", "vgg16-caltech"):
+        assert name in out
+    assert "seed_report" in out and "caltech101" in out and "003" in out
+
+
+def test_show_prints_defaults_space_grid_and_reference(capsys):
+    assert main(["show", "alexnet-caltech"]) == 0
+    out = capsys.readouterr().out
+    assert "lr: loguniform(0.001, 0.1)" in out
+    assert "step_size: [5, 10, 15, 20]" in out and "gamma: [0.1, 0.2, 0.3, 0.5]" in out
+    assert "pretrained, freeze conv" in out and "0.84" in out
+    assert "4.55" in out  # the report's one-factor table (lr 1e-3 -> val loss 4.55)
+
+
+def test_user_search_space_file(tmp_path, capsys):
+    space = tmp_path / "my_space.py"
+    space.write_text(
+        "from dataclasses import replace\nfrom search_spaces import BENCHMARKS\n"
+        "BENCHMARK = replace(BENCHMARKS['alexnet-caltech'], name='my-alexnet', max_epochs=5)\n")
+    assert main(["show", str(space)]) == 0
+    assert "my-alexnet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content,message", [
+    ("BENCHMARK = (\n", "syntax error"),
+    ("x = 1\n", "defines no BENCHMARK"),
+])
+def test_bad_user_search_space_file(tmp_path, capsys, content, message):
+    space = tmp_path / "bad_space.py"
+    space.write_text(content)
+    assert message in _error(capsys, ["show", str(space)])
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--set", "learning_rate=0.1"], "unknown hyperparameter"),
+    (["--set", "lr=abc"], "expected a float"),
+    (["--set", "lr=-0.1"], "out of range"),
+    (["--search", "bayes"], "invalid choice"),
+    (["--gpus-per-trial", "-1"], "must not be negative"),
+])
+def test_bad_search_options(capsys, caltech_tree, extra, message):
+    assert message in _error(capsys, ["search", "alexnet-caltech", "--data-dir", str(caltech_tree), *extra])
+
+
+def test_unknown_benchmark(capsys):
+    assert "unknown benchmark 'alexnet-imagenet'" in _error(capsys, ["search", "alexnet-imagenet"])
+
+
+def test_missing_data_dir(capsys, in_tmp, tracking_uri):
+    err = _error(capsys, ["search", "alexnet-caltech", "--data-dir", str(in_tmp / "missing"),
+                          "--tracking-uri", tracking_uri])
+    assert "does not exist" in err
+
+
+def test_empty_class_folder(capsys, in_tmp, caltech_tree, tracking_uri):
+    (caltech_tree / "101_ObjectCategories" / "empty_class").mkdir()
+    err = _error(capsys, ["search", "alexnet-caltech", "--data-dir", str(caltech_tree), "--tracking-uri", tracking_uri])
+    assert "empty_class has no images" in err
+
+
+@pytest.mark.parametrize("uri", ["sqlite:///{tmp}/a-file/mlruns.db", "nosuchscheme://host/x"])
+def test_unusable_tracking_uri_fails_before_any_work(capsys, in_tmp, caltech_tree, uri):
+    (in_tmp / "a-file").write_text("a file, not a folder")
+    err = _error(capsys, ["search", "alexnet-caltech", "--data-dir", str(caltech_tree),
+                          "--tracking-uri", uri.format(tmp=in_tmp), "--storage-path", str(in_tmp / "ray")])
+    assert "cannot use MLflow tracking store" in err
+    assert not (in_tmp / "ray").exists()
+
+
+def test_installed_command_prints_one_line_and_exits_non_zero():
+    result = subprocess.run([sys.executable, "-m", "tunebench.cli", "search", "nope"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "tunebench: error: unknown benchmark 'nope' (known: alexnet-caltech, resnet50-caltech, vgg16-caltech; "
+        "or a path to a .py file)"]

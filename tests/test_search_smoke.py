@@ -1,0 +1,67 @@
+"""`tunebench search alexnet-caltech --smoke` end to end: a real local Ray, a real SQLite MLflow store."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tunebench.cli import main
+from tests.conftest import SHARED_CALTECH
+
+OUTCOMES = {"completed", "stopped by scheduler", "early-stopped"}
+
+
+def _data_dir(source, caltech_session_tree):
+    if source == "shared":
+        if not SHARED_CALTECH.is_dir():
+            pytest.skip("../shared/data/caltech101 not present")
+        return SHARED_CALTECH
+    return caltech_session_tree
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["fixture", "shared"])
+def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltech_session_tree, source, capsys):
+    data_dir = _data_dir(source, caltech_session_tree)
+    code = main(["search", "alexnet-caltech", "--smoke", "--data-dir", str(data_dir), "--tracking-uri", tracking_uri,
+                 "--storage-path", str(in_tmp / "ray"), "--name", "smoke"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Trials (best first)" in out and "Report's reference results" in out and "test: loss" in out
+
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("alexnet-caltech")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1
+    parent = parents[0]
+    assert parent.info.status == "FINISHED" and parent.info.run_name == "smoke"
+    assert parent.data.tags["benchmark"] == "alexnet-caltech"
+    assert parent.data.tags["search"] == "optuna" and parent.data.tags["scheduler"] == "asha"
+    assert {"git_commit", "tunebench_version"} <= set(parent.data.tags)
+    assert 0.0 <= parent.data.metrics["test_acc"] <= 1.0 and parent.data.metrics["test_loss"] > 0
+
+    assert len(children) == 2 == parent.data.metrics["trials"]
+    best_child = 0.0
+    for child in children:
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.info.status == "FINISHED" and child.data.tags["outcome"] in OUTCOMES
+        assert {"lr", "step_size", "weight_decay", "gamma", "batch_size", "model"} <= set(child.data.params)
+        history = client.get_metric_history(child.info.run_id, "val_acc")
+        epochs = int(child.data.tags["epochs_run"])
+        assert sorted(m.step for m in history) == list(range(1, epochs + 1))
+        for metric in ("train_loss", "train_acc", "val_loss", "lr", "epoch_time_s", "images_per_s"):
+            assert len(client.get_metric_history(child.info.run_id, metric)) == epochs
+        best_child = max(best_child, *(m.value for m in history))
+    assert parent.data.metrics["best_val_acc"] == pytest.approx(best_child)
+
+    results = pd.read_csv(in_tmp / "ray" / "smoke" / "results.csv")
+    assert len(results) == 2
+    assert {"lr", "step_size", "weight_decay", "gamma", "val_loss", "val_acc", "epochs", "outcome"} <= set(results)
+    assert results["val_acc"].iloc[0] == pytest.approx(best_child)
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"results.csv", "test_predictions.csv"} <= artifacts
+    if source == "fixture":
+        assert "warning: skipped" in out and "image_0100.jpg" in out  # the truncated JPEG is named

@@ -1,0 +1,93 @@
+"""--search grid and --search coordinate run exactly the report's configurations, through a real Tune."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import pytest
+from ray import tune
+
+from search_spaces import BENCHMARKS
+from tunebench.coordinate_search import CoordinateSearch
+from tunebench.search import SearchOptions, make_searcher, plan_search
+
+ALEXNET = BENCHMARKS["alexnet-caltech"]
+KEYS = ("lr", "step_size", "weight_decay", "gamma")
+
+
+def _score(config) -> float:
+    """A known landscape: best lr 1e-2, step_size 10, weight_decay 5e-6, gamma 0.3."""
+    return (-abs(math.log10(config["lr"]) + 2) - abs(config["step_size"] - 10) / 100
+            - abs(config["weight_decay"] - 5e-6) * 1000 - abs(config["gamma"] - 0.3))
+
+
+def _run(plan, tmp_path: Path):
+    def objective(config):
+        tune.report({"val_acc": _score(config)})
+
+    tuner = tune.Tuner(objective, param_space=plan.param_space(),
+                       tune_config=tune.TuneConfig(metric="val_acc", mode="max", num_samples=plan.num_samples,
+                                                   search_alg=make_searcher(plan, 0), reuse_actors=True),
+                       run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0))
+    return [tuple(r.config[k] for k in KEYS) for r in tuner.fit()]
+
+
+def test_grid_is_the_reports_values_or_the_subset_set(ray_local, tmp_path):
+    full = plan_search(ALEXNET, SearchOptions(data_dir=tmp_path, search="grid"))
+    assert {k: list(v) for k, v in full.swept.items()} == {k: list(v) for k, v in ALEXNET.grid.items()}
+    assert full.scheduler == "fifo" and full.num_samples == 1
+
+    plan = plan_search(ALEXNET, SearchOptions(data_dir=tmp_path, search="grid",
+                                              overrides={"lr": [1e-3, 1e-1], "gamma": [0.2]}))
+    configs = _run(plan, tmp_path)
+    expected = {(lr, s, wd, 0.2) for lr, s, wd in itertools.product(
+        [1e-3, 1e-1], ALEXNET.grid["step_size"], ALEXNET.grid["weight_decay"])}
+    assert len(configs) == 24 and set(configs) == expected
+
+
+def test_coordinate_search_keeps_the_best_and_searches_the_next(ray_local, tmp_path):
+    plan = plan_search(ALEXNET, SearchOptions(data_dir=tmp_path, search="coordinate"))
+    configs = _run(plan, tmp_path)
+    # from the report's defaults (1e-3, 20, 5e-5, 0.1); a configuration already run is not run again
+    expected_rounds = [
+        [(1e-3, 20, 5e-5, 0.1), (1e-2, 20, 5e-5, 0.1), (1e-1, 20, 5e-5, 0.1)],   # lr: 1e-2 is kept
+        [(1e-2, 5, 5e-5, 0.1), (1e-2, 10, 5e-5, 0.1), (1e-2, 15, 5e-5, 0.1)],    # step_size: 10
+        [(1e-2, 10, 5e-4, 0.1), (1e-2, 10, 5e-6, 0.1)],                          # weight_decay: 5e-6
+        [(1e-2, 10, 5e-6, 0.2), (1e-2, 10, 5e-6, 0.3), (1e-2, 10, 5e-6, 0.5)],   # gamma: 0.3
+    ]
+    assert len(configs) == 11
+    start = 0
+    for round_configs in expected_rounds:
+        assert set(configs[start:start + len(round_configs)]) == set(round_configs)
+        start += len(round_configs)
+
+
+def test_coordinate_waits_for_a_round_before_choosing():
+    searcher = CoordinateSearch({"a": [1, 2], "b": [10, 20]}, {"a": 1, "b": 10}, metric="m", mode="min")
+    searcher.set_search_properties("m", "min", {})
+    assert searcher.suggest("t1") == {"a": 1, "b": 10}
+    assert searcher.suggest("t2") == {"a": 2, "b": 10}
+    assert searcher.suggest("t3") is None  # round "a" still running
+    searcher.on_trial_complete("t1", {"m": 5.0})
+    assert searcher.suggest("t3") is None
+    searcher.on_trial_complete("t2", {"m": 1.0})
+    assert searcher.suggest("t3") == {"a": 2, "b": 20}  # a=2 was better (mode min); b=10 already run
+    searcher.on_trial_complete("t3", error=True)  # a failed trial has no score: the earlier best stays
+    assert searcher.suggest("t4") == CoordinateSearch.FINISHED
+    assert searcher.rounds == [("a", 2), ("b", 10)]
+
+
+def test_optuna_and_random_sweep_the_space_minus_fixed_keys(tmp_path):
+    plan = plan_search(ALEXNET, SearchOptions(data_dir=tmp_path, overrides={"lr": [0.01], "gamma": [0.1, 0.5]}))
+    assert plan.search == "optuna" and plan.scheduler == "asha"
+    assert "lr" not in plan.swept and plan.config["lr"] == 0.01
+    assert list(plan.swept["gamma"].categories) == [0.1, 0.5]
+
+
+def test_smoke_scales_down(tmp_path):
+    plan = plan_search(ALEXNET, SearchOptions(data_dir=tmp_path, smoke=True))
+    assert plan.max_epochs <= 2 and plan.num_samples <= 2
+    assert plan.config["image_size"] == 64 and plan.config["limit_per_class"] == 4
+    assert plan.config["epochs"] == plan.max_epochs and plan.config["model"] == "alexnet"

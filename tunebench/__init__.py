@@ -1,0 +1,7 @@
+"""tunebench: hyperparameter search for image classification on Ray Tune, Optuna and MLflow."""
+
+__version__ = "0.1.0"
+
+
+class TunebenchError(Exception):
+    """An error the user can fix: the CLI prints its message on one line and exits non-zero."""

@@ -1,0 +1,72 @@
+"""The Benchmark contract every search-space module follows, and how a user module is loaded."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from tunebench import TunebenchError
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One study: a model on a dataset, its defaults, search space and the report's values.
+
+    defaults  every hyperparameter the trainable reads, with the report's default value
+    space     Ray Tune domains (tune.loguniform, tune.choice, ...) for Optuna / random search
+    grid      the report's exact values per hyperparameter, in the order the report swept them
+              (used by --search grid and --search coordinate)
+    reference the report's published test accuracies, keyed by what was run
+    reference_sweeps  the report's one-factor tables: rows of hyperparameters -> val_loss, val_acc
+    smoke     overrides for --smoke (tiny images, few images per class, few epochs and samples)
+    """
+
+    name: str
+    seed_report: str
+    dataset: str
+    model: str
+    max_epochs: int
+    defaults: Mapping[str, Any]
+    space: Mapping[str, Any]
+    grid: Mapping[str, tuple] = field(default_factory=dict)
+    reference: Mapping[str, float] = field(default_factory=dict)
+    reference_sweeps: tuple[Mapping[str, Any], ...] = ()
+    smoke: Mapping[str, Any] = field(default_factory=dict)
+    metric: str = "val_acc"
+    mode: str = "max"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("defaults", "space", "grid", "reference", "smoke"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        unknown = (set(self.space) | set(self.grid)) - set(self.defaults)
+        if unknown:
+            raise ValueError(f"{self.name}: space/grid keys without a default: {sorted(unknown)}")
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"{self.name}: mode must be 'min' or 'max'")
+
+
+def load_benchmark_file(path: str | Path) -> Benchmark:
+    """Load a user's search-space module: a .py file that defines BENCHMARK."""
+    path = Path(path)
+    if not path.is_file():
+        raise TunebenchError(f"search-space file not found: {path}")
+    spec = importlib.util.spec_from_file_location(f"tunebench_user_space_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise TunebenchError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except Exception as exc:  # a user's module can fail in any way; report it on one line
+        raise TunebenchError(f"{path}: could not be imported: {type(exc).__name__}: {exc}") from None
+    benchmark = getattr(module, "BENCHMARK", None)
+    if not isinstance(benchmark, Benchmark):
+        raise TunebenchError(f"{path}: defines no BENCHMARK = Benchmark(...)")
+    return benchmark

@@ -1,0 +1,157 @@
+"""tunebench command line: list | show | search.  main(argv) -> exit code; errors are one line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from tunebench import TunebenchError
+from tunebench.search import SCHEDULERS, SEARCHES
+from tunebench.tracking import DEFAULT_TRACKING_URI
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of usage + message
+        raise TunebenchError(f"{message} (see: {self.prog} --help)")
+
+
+def _describe(domain: Any) -> str:
+    """A Tune domain as the text a person would write: loguniform(0.001, 0.1), choice[5, 10]."""
+    from ray.tune.search.sample import Categorical, Float, Integer
+
+    if isinstance(domain, Categorical):
+        return f"choice{list(domain.categories)}"
+    if isinstance(domain, (Float, Integer)):
+        sampler = type(domain.get_sampler()).__name__.lower().lstrip("_")
+        kind = {"loguniform": "loguniform", "uniform": "uniform", "normal": "normal"}.get(sampler, sampler)
+        return f"{'int ' if isinstance(domain, Integer) else ''}{kind}({domain.lower:g}, {domain.upper:g})"
+    return repr(domain)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from search_spaces import list_benchmarks
+
+    rows = [dict(name=b.name, model=b.model, dataset=b.dataset, metric=f"{b.metric} ({b.mode})",
+                 seed_report=b.seed_report, description=b.description) for b in list_benchmarks()]
+    print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from search_spaces import get_benchmark
+
+    b = get_benchmark(args.benchmark)
+    print(f"{b.name}: {b.description}\n  model {b.model}, dataset {b.dataset}, metric {b.metric} ({b.mode}), "
+          f"{b.max_epochs} epochs, seed report {b.seed_report}")
+    print("\ndefaults:\n" + "\n".join(f"  {k} = {v}" for k, v in b.defaults.items()))
+    print("\nsearch space (--search optuna | random):\n" + "\n".join(f"  {k}: {_describe(d)}" for k, d in b.space.items()))
+    if b.grid:
+        print("\nthe report's values (--search grid | coordinate, in this order):\n"
+              + "\n".join(f"  {k}: {list(v)}" for k, v in b.grid.items()))
+    if b.reference:
+        print("\nreference results (test accuracy in the report):\n"
+              + "\n".join(f"  {k:<50} {v:.2f}" for k, v in b.reference.items()))
+    if b.reference_sweeps:
+        print("\nthe report's one-factor sweeps:\n" + pd.DataFrame(list(b.reference_sweeps)).to_string(index=False))
+    if b.smoke:
+        print("\n--smoke: " + ", ".join(f"{k}={v}" for k, v in b.smoke.items()))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from search_spaces import get_benchmark
+    from tunebench.data import resolve_data_dir
+    from tunebench.hparams import parse_overrides
+    from tunebench.search import SearchOptions, run_search
+
+    benchmark = get_benchmark(args.benchmark)
+    overrides = parse_overrides(args.set or [], benchmark.defaults)
+    options = SearchOptions(
+        data_dir=resolve_data_dir(args.data_dir), search=args.search, scheduler=args.scheduler,
+        num_samples=args.num_samples, max_epochs=args.max_epochs, max_concurrent=args.max_concurrent,
+        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, overrides=overrides,
+        seed=args.seed, smoke=args.smoke, name=args.name, storage_path=Path(args.storage_path),
+        tracking_uri=args.tracking_uri, download=args.download)
+    run_search(benchmark, options)
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tunebench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser("list", help="the benchmarks tunebench ships").set_defaults(run=cmd_list)
+
+    show = commands.add_parser("show", help="a benchmark's defaults, space, the report's values and results")
+    show.add_argument("benchmark", help="benchmark name or path to a search-space .py file")
+    show.set_defaults(run=cmd_show)
+
+    search = commands.add_parser("search", help="run a hyperparameter search on Ray Tune, recorded in MLflow")
+    search.add_argument("benchmark", help="benchmark name (tunebench list) or path to a search-space .py file")
+    search.add_argument("--data-dir", help="dataset folder (default: $TUNEBENCH_DATA, else ./data)")
+    search.add_argument("--download", action="store_true", help="download the dataset if it is missing")
+    search.add_argument("--search", choices=SEARCHES, default="optuna",
+                        help="optuna (TPE, default) | random | grid (the report's values) | "
+                             "coordinate (the report's 'keep the best, search the next')")
+    search.add_argument("--scheduler", choices=SCHEDULERS,
+                        help="asha (default for optuna/random) | fifo (default for grid/coordinate)")
+    search.add_argument("--num-samples", type=int, help="trials for optuna/random (default 16)")
+    search.add_argument("--max-epochs", type=int, help="epochs per trial (default: the benchmark's)")
+    search.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
+    search.add_argument("--cpus-per-trial", type=_positive_float, default=1.0)
+    search.add_argument("--gpus-per-trial", type=_positive_float,
+                        help="fractions pack trials on a GPU (default: 1 if the cluster has GPUs, else 0)")
+    search.add_argument("--set", nargs="+", metavar="KEY=VALUE",
+                        help="fix a hyperparameter (lr=0.01) or restrict it to values (lr=0.01,0.1)")
+    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--smoke", action="store_true", help="a tiny run: small images, few images, ~1 minute")
+    search.add_argument("--name", help="name of the search (Ray experiment and MLflow parent run)")
+    search.add_argument("--storage-path", default="ray_results", help="where Ray keeps trials and checkpoints")
+    search.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI),
+                        help=f"MLflow store (default: $MLFLOW_TRACKING_URI, else {DEFAULT_TRACKING_URI})")
+    search.set_defaults(run=cmd_search)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except TunebenchError as exc:
+        print(f"tunebench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tunebench: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback for the user; TUNEBENCH_DEBUG=1 shows it
+        if os.environ.get("TUNEBENCH_DEBUG"):
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"tunebench: error: {type(exc).__name__}: {message} (TUNEBENCH_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def main_entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    main_entry()

@@ -1,0 +1,284 @@
+"""Builds a Ray Tune search from a Benchmark and the CLI's options, runs it, and records it in MLflow."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+import tunebench
+from tunebench import TunebenchError
+from tunebench.benchmark import Benchmark
+from tunebench.tracking import DEFAULT_TRACKING_URI
+
+SEARCHES = ("optuna", "random", "grid", "coordinate")
+SCHEDULERS = ("asha", "fifo")
+DEFAULT_NUM_SAMPLES = 16
+RUN_MAP_FILE = "tunebench_trial_runs.json"
+RESULTS_FILE = "results.csv"
+
+
+@dataclass
+class SearchOptions:
+    data_dir: Path
+    search: str = "optuna"
+    scheduler: str | None = None          # None: asha for optuna/random, fifo for the report's grid/coordinate
+    num_samples: int | None = None
+    max_epochs: int | None = None
+    max_concurrent: int | None = None
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float | None = None   # None: 1 when the Ray cluster has GPUs, else 0
+    overrides: dict[str, list[Any]] = field(default_factory=dict)
+    seed: int = 0
+    smoke: bool = False
+    name: str | None = None
+    storage_path: Path = Path("ray_results")
+    tracking_uri: str = DEFAULT_TRACKING_URI
+    download: bool = False
+    grace_period: int = 1
+
+
+@dataclass
+class SearchPlan:
+    """What will run: the fixed config every trial shares, what is swept, and how."""
+
+    config: dict[str, Any]           # fixed values of every hyperparameter (swept ones: their start value)
+    swept: dict[str, Any]            # key -> Tune domain (optuna/random) or list of values (grid/coordinate)
+    search: str
+    scheduler: str
+    num_samples: int
+    max_epochs: int
+
+    def param_space(self) -> dict[str, Any]:
+        from ray import tune
+
+        if self.search == "coordinate":
+            return dict(self.config)  # CoordinateSearch suggests the swept keys itself
+        if self.search == "grid":
+            return {**self.config, **{k: tune.grid_search(list(v)) for k, v in self.swept.items()}}
+        return {**self.config, **self.swept}
+
+
+def plan_search(benchmark: Benchmark, options: SearchOptions) -> SearchPlan:
+    from ray import tune
+
+    if options.search not in SEARCHES:
+        raise TunebenchError(f"unknown search '{options.search}' (one of {', '.join(SEARCHES)})")
+    scheduler = options.scheduler or ("fifo" if options.search in ("grid", "coordinate") else "asha")
+    if scheduler not in SCHEDULERS:
+        raise TunebenchError(f"unknown scheduler '{scheduler}' (one of {', '.join(SCHEDULERS)})")
+    smoke = dict(benchmark.smoke) if options.smoke else {}
+    max_epochs = options.max_epochs or smoke.pop("max_epochs", None) or benchmark.max_epochs
+    num_samples = options.num_samples or smoke.pop("num_samples", None) or DEFAULT_NUM_SAMPLES
+    if max_epochs < 1 or num_samples < 1:
+        raise TunebenchError("--max-epochs and --num-samples must be at least 1")
+
+    config = {**benchmark.defaults, **{k: v for k, v in smoke.items() if k in benchmark.defaults}}
+    fixed = {k: values[0] for k, values in options.overrides.items() if len(values) == 1}
+    config.update(fixed)
+    reports_grid = options.search in ("grid", "coordinate")
+    source = benchmark.grid if reports_grid else benchmark.space
+    if reports_grid and not benchmark.grid:
+        raise TunebenchError(f"{benchmark.name} has no grid of the report's values: use --search optuna or random")
+    swept = {k: v for k, v in source.items() if k not in fixed}
+    for key, values in options.overrides.items():
+        if len(values) > 1:
+            swept[key] = list(values) if reports_grid else tune.choice(list(values))
+    if options.search == "coordinate":
+        for key, values in swept.items():  # start each round from the default if the report swept it
+            config[key] = config[key] if config[key] in values else values[0]
+        num_samples = sum(len(v) for v in swept.values())
+    elif options.search == "grid":
+        num_samples = 1
+    config.update(model=benchmark.model, epochs=max_epochs, seed=options.seed)
+    return SearchPlan(config, swept, options.search, scheduler, num_samples, max_epochs)
+
+
+def make_searcher(plan: SearchPlan, seed: int):
+    from ray.tune.search import BasicVariantGenerator
+
+    if plan.search == "optuna":
+        from ray.tune.search.optuna import OptunaSearch
+
+        return OptunaSearch(seed=seed)
+    if plan.search == "coordinate":
+        from tunebench.coordinate_search import CoordinateSearch
+
+        return CoordinateSearch(plan.swept, plan.config)
+    return BasicVariantGenerator(random_state=seed if plan.search == "random" else None)
+
+
+def make_scheduler(plan: SearchPlan, grace_period: int):
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    if plan.scheduler == "asha":
+        return ASHAScheduler(time_attr="training_iteration", max_t=plan.max_epochs,
+                             grace_period=min(grace_period, plan.max_epochs), reduction_factor=3)
+    return FIFOScheduler()
+
+
+def _trial_dirname(trial) -> str:
+    return f"trial_{trial.trial_id}"
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(tunebench.__file__).parent,
+                              capture_output=True, text=True, timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _init_ray(options: SearchOptions) -> tuple[float, float]:
+    """Start (or join) Ray; returns (cpus, gpus) per trial, checked against what the cluster has."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, configure_logging=True, logging_level=logging.WARNING,
+                 logging_config=ray.LoggingConfig(log_level="WARNING"))
+    available_gpus = ray.cluster_resources().get("GPU", 0)
+    gpus = options.gpus_per_trial if options.gpus_per_trial is not None else (1.0 if available_gpus else 0.0)
+    if gpus > 0 and available_gpus == 0:
+        raise TunebenchError(f"--gpus-per-trial {gpus}: the Ray cluster has no GPUs (use --gpus-per-trial 0)")
+    if gpus > available_gpus:
+        raise TunebenchError(f"--gpus-per-trial {gpus}: more than the {available_gpus:g} GPUs the cluster has")
+    if options.cpus_per_trial > ray.cluster_resources().get("CPU", 0):
+        raise TunebenchError(f"--cpus-per-trial {options.cpus_per_trial:g}: more than the cluster's CPUs")
+    return options.cpus_per_trial, gpus
+
+
+@dataclass
+class SearchOutcome:
+    name: str
+    experiment_path: Path
+    parent_run_id: str
+    table: pd.DataFrame
+    test: dict[str, Any] | None
+
+
+def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> SearchOutcome:
+    from ray import tune
+
+    from tunebench.data import build_dataset
+    from tunebench.models import fetch_weights
+    from tunebench.reports import reference_table, trials_table
+    from tunebench.tracking import Tracker, TrialRuns
+    from tunebench.trainable import TrialTrainable
+
+    plan = plan_search(benchmark, options)
+    tracker = Tracker(options.tracking_uri)  # checked before any work starts
+    storage = options.storage_path.expanduser().resolve()
+    try:
+        storage.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TunebenchError(f"cannot write to --storage-path {storage}: {exc.strerror}") from None
+    name = options.name or f"{benchmark.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+    splits = build_dataset(benchmark.dataset, options.data_dir, limit_per_class=plan.config.get("limit_per_class"),
+                           download=options.download, progress=say)
+    for path, reason in splits.skipped:
+        say(f"warning: skipped {path}: {reason}")
+    say(f"{benchmark.dataset}: {splits.num_classes} classes, {splits.sizes()} ({splits.split_source})")
+    if not splits.train or not splits.val:
+        raise TunebenchError(f"{benchmark.dataset} in {options.data_dir}: no images left to train or validate on")
+    if "imagenet" in (plan.config.get("weights"), *getattr(plan.swept.get("weights"), "categories", ())):
+        fetch_weights(benchmark.model)
+
+    cpus, gpus = _init_ray(options)
+    experiment_id = tracker.experiment_id(benchmark.name)
+    parent = tracker.start_run(
+        experiment_id, name,
+        {**{k: v for k, v in plan.config.items() if k not in plan.swept}, "swept": ",".join(plan.swept),
+         "search": plan.search, "scheduler": plan.scheduler, "num_samples": plan.num_samples,
+         "cpus_per_trial": cpus, "gpus_per_trial": gpus, "smoke": options.smoke},
+        {"benchmark": benchmark.name, "search": plan.search, "scheduler": plan.scheduler,
+         "git_commit": _git_commit(), "tunebench_version": tunebench.__version__, "seed_report": benchmark.seed_report,
+         "ray_experiment": str(storage / name)})
+    trial_runs = TrialRuns(tracker, experiment_id, parent, storage / name / RUN_MAP_FILE)
+    status = "FAILED"
+    try:
+        say(f"search {name}: {plan.search} + {plan.scheduler}, {plan.num_samples} samples x {plan.max_epochs} epochs; "
+            f"MLflow run {parent} in experiment '{benchmark.name}' at {options.tracking_uri}")
+
+        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic table, with the columns chosen below
+        # a snapshot after every checkpoint is what num_to_keep=1 asks for, and cheap on local disk
+        os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+        reporter = tune.CLIReporter(
+            parameter_columns=list(plan.swept),
+            metric_columns={"training_iteration": "epoch", "val_loss": "val_loss", "val_acc": "val_acc"},
+            max_report_frequency=10, sort_by_metric=True)
+        trainable = tune.with_resources(tune.with_parameters(TrialTrainable, splits=splits), {"cpu": cpus, "gpu": gpus})
+        tuner = tune.Tuner(
+            trainable, param_space=plan.param_space(),
+            tune_config=tune.TuneConfig(metric=benchmark.metric, mode=benchmark.mode,
+                                        search_alg=make_searcher(plan, options.seed),
+                                        scheduler=make_scheduler(plan, options.grace_period),
+                                        num_samples=plan.num_samples, max_concurrent_trials=options.max_concurrent,
+                                        trial_dirname_creator=_trial_dirname),
+            run_config=tune.RunConfig(
+                name=name, storage_path=str(storage), callbacks=[trial_runs], progress_reporter=reporter, verbose=1,
+                checkpoint_config=tune.CheckpointConfig(
+                    checkpoint_frequency=1, num_to_keep=1, checkpoint_score_attribute=benchmark.metric,
+                    checkpoint_score_order=benchmark.mode)))
+        grid = tuner.fit()
+        table = trials_table(
+            ((r.metrics.get("trial_id", Path(r.path).name), r.config, r.metrics_dataframe, r.error is not None)
+             for r in grid), list(plan.swept), benchmark.metric, benchmark.mode, plan.max_epochs)
+        experiment_path = storage / name
+        table.to_csv(experiment_path / RESULTS_FILE, index=False)
+        tracker.log_artifact(parent, experiment_path / RESULTS_FILE)
+        say("\nTrials (best first):\n" + table.head(10).to_string(index=False, float_format="%.4g"))
+        if table.empty or table[benchmark.metric].isna().all():
+            first_error = next((r.error for r in grid if r.error is not None), None)
+            raise TunebenchError(f"no trial reported {benchmark.metric}"
+                                 + (f"; first error: {str(first_error).strip().splitlines()[-1]}" if first_error else ""))
+        tracker.set_tags(parent, {f"best.{key}": table[key].iloc[0] for key in plan.swept})
+        test = _test_best(grid, benchmark, splits, cpus, gpus, tracker, parent, experiment_path, say)
+        tracker.log_metrics(parent, {
+            f"best_{benchmark.metric}": table[benchmark.metric].iloc[0], "best_val_loss": table["val_loss"].iloc[0],
+            "trials": len(table), "trials_stopped_early": int(table["outcome"].isin(
+                ["stopped by scheduler", "early-stopped"]).sum()),
+            "trials_failed": int((table["outcome"] == "error").sum()), "epochs_total": int(table["epochs"].sum()),
+            **({k: test[k] for k in ("test_loss", "test_acc")} if test else {})})
+        if benchmark.reference:
+            say("\nReport's reference results (test accuracy):\n" + reference_table(
+                benchmark.reference, test["test_acc"] if test else None).to_string(index=False, float_format="%.3f"))
+        say(f"\nresults: {experiment_path / RESULTS_FILE}\nMLflow:  mlflow ui --backend-store-uri {options.tracking_uri}")
+        status = "FINISHED"
+        return SearchOutcome(name, experiment_path, parent, table, test)
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        trial_runs.close_open_runs("KILLED")
+        tracker.end_run(parent, status)
+
+
+def _test_best(grid, benchmark: Benchmark, splits, cpus: float, gpus: float, tracker, parent: str,
+               experiment_path: Path, say: Callable[[str], None]) -> dict[str, Any] | None:
+    """Evaluate the best trial's best checkpoint on the test split, on a worker with a trial's resources."""
+    import ray
+
+    from tunebench.trainable import evaluate_checkpoint
+
+    best = grid.get_best_result(benchmark.metric, benchmark.mode, scope="all")
+    checkpoint = best.get_best_checkpoint(benchmark.metric, benchmark.mode)
+    if checkpoint is None or not splits.test:
+        say("no checkpoint or no test images: test split not evaluated")
+        return None
+    say(f"\nevaluating the best trial ({best.metrics.get('trial_id')}) on {len(splits.test)} test images")
+    evaluate = ray.remote(num_cpus=cpus, num_gpus=gpus)(evaluate_checkpoint)
+    test = ray.get(evaluate.remote(checkpoint, best.config, splits))
+    predictions = pd.DataFrame({"true": [splits.classes[i] for i in test.pop("targets")],
+                                "predicted": [splits.classes[i] for i in test.pop("predictions")]})
+    predictions.to_csv(experiment_path / "test_predictions.csv", index=False)
+    tracker.log_artifact(parent, experiment_path / "test_predictions.csv")
+    tracker.set_tags(parent, {"best_trial": best.metrics.get("trial_id"), "best_checkpoint": checkpoint.path})
+    say(f"test: loss {test['test_loss']:.4f}, accuracy {test['test_acc']:.4f} (checkpoint of epoch {test['epoch']})")
+    return test

@@ -1,0 +1,137 @@
+"""The only module that talks to MLflow: one parent run per search, one nested child run per trial.
+
+Trials are logged from the driver by a Tune callback, so workers never need to reach the tracking store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from ray.tune import Callback
+
+from tunebench import TunebenchError
+from tunebench.reports import EPOCH_METRICS, trial_outcome
+
+DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
+PARENT_TAG = "mlflow.parentRunId"
+
+def _batch(items: list, size: int = 100):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class Tracker:
+    """An MLflow store, checked to be reachable before any trial starts."""
+
+    def __init__(self, tracking_uri: str = DEFAULT_TRACKING_URI) -> None:
+        from mlflow.tracking import MlflowClient
+
+        for noisy in ("alembic", "mlflow"):  # database migrations log at INFO on a new store
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        self.uri = tracking_uri
+        try:
+            self.client = MlflowClient(tracking_uri=tracking_uri)
+            self.client.search_experiments(max_results=1)
+        except Exception as exc:  # bad scheme, unreachable server, unwritable database...
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TunebenchError(f"cannot use MLflow tracking store {tracking_uri}: {message}") from None
+
+    def experiment_id(self, name: str) -> str:
+        experiment = self.client.get_experiment_by_name(name)
+        return experiment.experiment_id if experiment else self.client.create_experiment(name)
+
+    def start_run(self, experiment_id: str, run_name: str, params: Mapping[str, Any],
+                  tags: Mapping[str, str]) -> str:
+        run = self.client.create_run(experiment_id, run_name=run_name, tags={k: str(v) for k, v in tags.items()})
+        self.log_params(run.info.run_id, params)
+        return run.info.run_id
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        for chunk in _batch([Param(k, str(v)) for k, v in params.items()]):
+            self.client.log_batch(run_id, params=chunk)
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        entries = [Metric(k, float(v), now, step) for k, v in metrics.items() if v is not None]
+        for chunk in _batch(entries, 1000):
+            self.client.log_batch(run_id, metrics=chunk)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(run_id, key, str(value))
+
+    def log_artifact(self, run_id: str, path: str | Path) -> None:
+        self.client.log_artifact(run_id, str(path))
+
+    def end_run(self, run_id: str, status: str = "FINISHED") -> None:
+        self.client.set_terminated(run_id, status=status)
+
+
+class TrialRuns(Callback):
+    """Tune callback: a child run per trial nested under the search's parent run, metrics every epoch.
+
+    The trial -> run map is kept in `run_map_path` (in the Ray experiment folder) so a resumed search
+    continues the same runs.
+    """
+
+    def __init__(self, tracker: Tracker, experiment_id: str, parent_run_id: str, run_map_path: Path) -> None:
+        self.tracker = tracker
+        self.experiment_id = experiment_id
+        self.parent_run_id = parent_run_id
+        self.run_map_path = run_map_path
+        self.runs: dict[str, str] = json.loads(run_map_path.read_text()) if run_map_path.is_file() else {}
+        self.open: set[str] = set()
+
+    def _save_map(self) -> None:
+        self.run_map_path.parent.mkdir(parents=True, exist_ok=True)
+        self.run_map_path.write_text(json.dumps(self.runs, indent=1))
+
+    def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
+        run_id = self.runs.get(trial.trial_id)
+        if run_id is None:
+            run_id = self.tracker.start_run(
+                self.experiment_id, str(trial), trial.config,
+                {PARENT_TAG: self.parent_run_id, "trial_id": trial.trial_id})
+            self.runs[trial.trial_id] = run_id
+            self._save_map()
+        else:
+            self.tracker.client.update_run(run_id, status="RUNNING")
+        self.open.add(run_id)
+
+    def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
+        run_id = self.runs.get(trial.trial_id)
+        if run_id:
+            metrics = {k: result[k] for k in EPOCH_METRICS if k in result}
+            self.tracker.log_metrics(run_id, metrics, step=int(result.get("epoch", result["training_iteration"])))
+
+    def _end(self, trial, status: str, outcome: str) -> None:
+        run_id = self.runs.get(trial.trial_id)
+        if run_id is None:
+            return
+        last = trial.last_result or {}
+        self.tracker.set_tags(run_id, {"outcome": outcome, "epochs_run": last.get("epoch", 0)})
+        self.tracker.end_run(run_id, status)
+        self.open.discard(run_id)
+
+    def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
+        self._end(trial, "FINISHED", trial_outcome(trial.last_result, trial.config.get("epochs", 0)))
+
+    def on_trial_error(self, iteration: int, trials: list, trial, **info) -> None:
+        run_id = self.runs.get(trial.trial_id)
+        if run_id and trial.error_file:
+            self.tracker.set_tags(run_id, {"error_file": trial.error_file})
+        self._end(trial, "FAILED", "error")
+
+    def close_open_runs(self, status: str = "KILLED") -> None:
+        """Mark the runs of trials that never ended (driver interrupted) so none stays RUNNING."""
+        for run_id in list(self.open):
+            self.tracker.end_run(run_id, status)
+            self.open.discard(run_id)
