@@ -96,3 +96,11 @@ def test_installed_command_prints_one_line_and_exits_non_zero():
     assert result.stderr.strip().splitlines() == [
         "tunebench: error: unknown benchmark 'nope' (known: alexnet-caltech, resnet50-caltech, vgg16-caltech; "
         "or a path to a .py file)"]
+
+
+def test_gpus_requested_on_a_machine_without_gpus(capsys, ray_local, in_tmp, caltech_tree, tracking_uri):
+    if ray_local.cluster_resources().get("GPU"):
+        pytest.skip("this machine has GPUs")
+    err = _error(capsys, ["search", "alexnet-caltech", "--data-dir", str(caltech_tree), "--tracking-uri", tracking_uri,
+                          "--gpus-per-trial", "0.5", "--storage-path", str(in_tmp / "ray")])
+    assert "the Ray cluster has no GPUs" in err

@@ -104,8 +104,10 @@ def make_searcher(plan: SearchPlan, seed: int):
     from ray.tune.search import BasicVariantGenerator
 
     if plan.search == "optuna":
+        import optuna
         from ray.tune.search.optuna import OptunaSearch
 
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # Tune's table shows the trials
         return OptunaSearch(seed=seed)
     if plan.search == "coordinate":
         from tunebench.coordinate_search import CoordinateSearch

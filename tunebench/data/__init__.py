@@ -1,0 +1,27 @@
+"""Datasets in their real on-disk formats, their splits and transforms."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from tunebench import TunebenchError
+from tunebench.data import caltech101 as _caltech101  # noqa: F401  (registers "caltech101")
+from tunebench.data.images import ImageSplits, Sample, load_rgb
+from tunebench.data.registry import DATASETS
+
+__all__ = ["DATASETS", "ImageSplits", "Sample", "build_dataset", "load_rgb", "resolve_data_dir"]
+
+
+def resolve_data_dir(cli_value: str | None) -> Path:
+    """--data-dir, else $TUNEBENCH_DATA, else ./data."""
+    return Path(cli_value or os.environ.get("TUNEBENCH_DATA") or "data").expanduser().resolve()
+
+
+def build_dataset(name: str, data_dir: Path, *, limit_per_class: int | None = None, download: bool = False,
+                  progress: Callable[[str], None] | None = None) -> ImageSplits:
+    if not data_dir.exists() and not download:
+        raise TunebenchError(f"data directory {data_dir} does not exist (set --data-dir or TUNEBENCH_DATA)")
+    return DATASETS.get(name)(data_dir, limit_per_class_=limit_per_class, download_missing=download,
+                              progress=progress)

@@ -1,0 +1,99 @@
+"""Caltech101 in its original archive layout: `101_ObjectCategories/<class>/image_NNNN.jpg`.
+
+BACKGROUND_Google is not a class and is dropped (101 classes, 8677 images). When the report's split files
+`train.txt` / `test.txt` (lines `class/image_NNNN.jpg`) sit beside `101_ObjectCategories` they define the
+train/test split; otherwise a deterministic stratified 2:1 split is made. The train part is then split
+50/50 stratified into train and val, as in the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from tunebench import TunebenchError
+from tunebench.data.images import ImageSplits, Sample, find_unreadable, is_image_file
+from tunebench.data.registry import DATASETS
+from tunebench.data.splits import limit_per_class, stratified_split
+
+CATEGORIES = "101_ObjectCategories"
+NOT_A_CLASS = "BACKGROUND_Google"
+SPLIT_SEED = 0  # the split is part of the dataset, not of the search: every search sees the same one
+
+
+def find_root(data_dir: Path) -> Path | None:
+    """The folder holding 101_ObjectCategories: data_dir itself or data_dir/caltech101."""
+    for candidate in (data_dir, data_dir / "caltech101"):
+        if (candidate / CATEGORIES).is_dir():
+            return candidate
+    return None
+
+
+def download(data_dir: Path) -> None:
+    """Fetch and unpack the official Caltech101 archive into data_dir/caltech101 (needs internet)."""
+    from torchvision.datasets import Caltech101
+
+    try:
+        Caltech101(root=str(data_dir), download=True)
+    except Exception as exc:  # URLError, HTTPError, checksum or disk errors: one line for the user
+        raise TunebenchError(
+            f"could not download Caltech101 ({type(exc).__name__}: {exc}); download caltech-101.zip from "
+            f"https://data.caltech.edu/records/mzrjq-6wc02 and unpack its 101_ObjectCategories.tar.gz into "
+            f"{data_dir / 'caltech101'}") from None
+
+
+def _read_split_file(path: Path, index: dict[str, int], root: Path, skipped: list) -> list[Sample]:
+    samples = []
+    for line in path.read_text().split():
+        class_name = line.split("/", 1)[0]
+        if class_name == NOT_A_CLASS:
+            continue
+        image = root / CATEGORIES / line
+        if class_name not in index or not image.is_file():
+            skipped.append((str(image), f"listed in {path.name} but missing"))
+            continue
+        samples.append((str(image), index[class_name]))
+    return samples
+
+
+@DATASETS.register("caltech101")
+def caltech101(data_dir: Path, *, limit_per_class_: int | None = None, download_missing: bool = False,
+               progress: Callable[[str], None] | None = None) -> ImageSplits:
+    root = find_root(data_dir)
+    if root is None and download_missing:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        download(data_dir)
+        root = find_root(data_dir)
+    if root is None:
+        raise TunebenchError(
+            f"Caltech101 not found in {data_dir}: expected {data_dir}/{CATEGORIES}/<class>/image_NNNN.jpg "
+            f"(pass --download to fetch it, or unpack 101_ObjectCategories.tar.gz there)")
+
+    class_dirs = sorted(d for d in (root / CATEGORIES).iterdir()
+                        if d.is_dir() and d.name != NOT_A_CLASS and not d.name.startswith("."))
+    if not class_dirs:
+        raise TunebenchError(f"no class folders in {root / CATEGORIES}")
+    classes = [d.name for d in class_dirs]
+    index = {name: i for i, name in enumerate(classes)}
+    per_class = {d.name: sorted(str(p) for p in d.iterdir() if p.is_file() and is_image_file(p)) for d in class_dirs}
+    empty = [name for name, files in per_class.items() if not files]
+    if empty:
+        raise TunebenchError(f"class folder {root / CATEGORIES / empty[0]} has no images")
+
+    skipped: list[tuple[str, str]] = []
+    split_files = (root / "train.txt").is_file() and (root / "test.txt").is_file()
+    if split_files:
+        train_pool = _read_split_file(root / "train.txt", index, root, skipped)
+        test = _read_split_file(root / "test.txt", index, root, skipped)
+    else:
+        train_pool = [(path, index[name]) for name, files in per_class.items() for path in files]
+        test = []
+    unreadable = find_unreadable([path for path, _ in train_pool + test], progress)
+    skipped.extend(sorted(unreadable.items()))
+    train_pool, test = ([s for s in part if s[0] not in unreadable] for part in (train_pool, test))
+    if not split_files:
+        train_pool, test = stratified_split(train_pool, 1 / 3, SPLIT_SEED)
+    train, val = stratified_split(train_pool, 0.5, SPLIT_SEED)
+    source = "train.txt / test.txt" if split_files else f"stratified 2:1 (seed {SPLIT_SEED})"
+    train, val, test = (limit_per_class(part, limit_per_class_) for part in (train, val, test))
+    return ImageSplits(classes, train, val, test, skipped, source + ", train split 50/50 into train/val")

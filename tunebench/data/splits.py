@@ -1,0 +1,45 @@
+"""Deterministic stratified splits and per-class limits."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from typing import Sequence, TypeVar
+
+from tunebench.data.images import Sample
+
+T = TypeVar("T")
+
+
+def stratified_split(samples: Sequence[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+    """Split samples into (rest, part) with `fraction` of every class in `part`.
+
+    Deterministic for a given seed; a class with two or more samples keeps at least one on each side.
+    """
+    by_class: dict[int, list[Sample]] = defaultdict(list)
+    for sample in samples:
+        by_class[sample[1]].append(sample)
+    rest: list[Sample] = []
+    part: list[Sample] = []
+    for label in sorted(by_class):
+        members = sorted(by_class[label])
+        random.Random(seed * 100_003 + label).shuffle(members)
+        k = round(len(members) * fraction)
+        if len(members) >= 2:
+            k = min(max(k, 1), len(members) - 1)
+        part.extend(members[:k])
+        rest.extend(members[k:])
+    return sorted(rest), sorted(part)
+
+
+def limit_per_class(samples: Sequence[Sample], limit: int | None) -> list[Sample]:
+    """The first `limit` samples of every class (in file order); all of them when limit is None."""
+    if limit is None:
+        return list(samples)
+    seen: dict[int, int] = defaultdict(int)
+    kept = []
+    for sample in sorted(samples):
+        if seen[sample[1]] < limit:
+            seen[sample[1]] += 1
+            kept.append(sample)
+    return kept
