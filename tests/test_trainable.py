@@ -23,10 +23,10 @@ def test_checkpoint_restores_model_optimizer_schedule_and_epoch(ray_local, calte
     first = trainable_cls(_config())
     results = [first.train() for _ in range(2)]
     assert [r["epoch"] for r in results] == [1, 2] and [r["lr"] for r in results] == [0.05, 0.025]
-    checkpoint = first.save()
+    saved = first.save()
 
     second = trainable_cls(_config())
-    second.restore(checkpoint)
+    second.restore(saved)
     for name, tensor in first.state.model.state_dict().items():
         torch.testing.assert_close(second.state.model.state_dict()[name], tensor, msg=name)
     momentum = first.state.optimizer.state_dict()["state"]
@@ -40,7 +40,7 @@ def test_checkpoint_restores_model_optimizer_schedule_and_epoch(ray_local, calte
     first.stop()
     second.stop()
 
-    test = evaluate_checkpoint(checkpoint, _config(), splits)
+    test = evaluate_checkpoint(saved.checkpoint, _config(), splits)
     assert len(test["predictions"]) == len(splits.test) and 0.0 <= test["test_acc"] <= 1.0
     assert test["epoch"] == 2
 

@@ -53,6 +53,14 @@ def trials_table(trials: Iterable[tuple[str, Mapping[str, Any], pd.DataFrame, bo
     return table.sort_values(metric, ascending=(mode == "min"), na_position="last").reset_index(drop=True)
 
 
+def search_summary(table: pd.DataFrame, metric: str) -> dict[str, float]:
+    """The numbers a search's parent run carries: best values, trials run, stopped early, failed, epochs."""
+    return {f"best_{metric}": table[metric].iloc[0], "best_val_loss": table["val_loss"].iloc[0],
+            "trials": len(table),
+            "trials_stopped_early": int(table["outcome"].isin(["stopped by scheduler", "early-stopped"]).sum()),
+            "trials_failed": int((table["outcome"] == "error").sum()), "epochs_total": int(table["epochs"].sum())}
+
+
 def reference_table(reference: Mapping[str, float], test_acc: float | None = None) -> pd.DataFrame:
     """The report's published test accuracies, with this search's best test accuracy beside them."""
     table = pd.DataFrame({"report": list(reference), "test_acc": list(reference.values())})

@@ -125,6 +125,34 @@ def make_scheduler(plan: SearchPlan, grace_period: int):
     return FIFOScheduler()
 
 
+def build_tuner(benchmark: Benchmark, plan: SearchPlan, options: SearchOptions, trainable_cls, splits,
+                resources: tuple[float, float], storage: Path, name: str, callbacks: list):
+    """The Tuner of a search: searcher, scheduler, per-trial resources, checkpoints, live progress table."""
+    from ray import tune
+
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic table, with the columns chosen below
+    # a snapshot after every checkpoint is what num_to_keep=1 asks for, and cheap on local disk
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    reporter = tune.CLIReporter(
+        parameter_columns=list(plan.swept),
+        metric_columns={"training_iteration": "epoch", "val_loss": "val_loss", "val_acc": "val_acc"},
+        max_report_frequency=10, sort_by_metric=True)
+    cpus, gpus = resources
+    trainable = tune.with_resources(tune.with_parameters(trainable_cls, splits=splits), {"cpu": cpus, "gpu": gpus})
+    return tune.Tuner(
+        trainable, param_space=plan.param_space(),
+        tune_config=tune.TuneConfig(metric=benchmark.metric, mode=benchmark.mode,
+                                    search_alg=make_searcher(plan, options.seed),
+                                    scheduler=make_scheduler(plan, options.grace_period),
+                                    num_samples=plan.num_samples, max_concurrent_trials=options.max_concurrent,
+                                    trial_dirname_creator=_trial_dirname),
+        run_config=tune.RunConfig(
+            name=name, storage_path=str(storage), callbacks=callbacks, progress_reporter=reporter, verbose=1,
+            checkpoint_config=tune.CheckpointConfig(
+                checkpoint_frequency=1, num_to_keep=1, checkpoint_score_attribute=benchmark.metric,
+                checkpoint_score_order=benchmark.mode)))
+
+
 def _trial_dirname(trial) -> str:
     return f"trial_{trial.trial_id}"
 
@@ -165,11 +193,9 @@ class SearchOutcome:
 
 
 def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> SearchOutcome:
-    from ray import tune
-
     from tunebench.data import build_dataset
     from tunebench.models import fetch_weights
-    from tunebench.reports import reference_table, trials_table
+    from tunebench.reports import reference_table, search_summary, trials_table
     from tunebench.tracking import Tracker, TrialRuns
     from tunebench.trainable import TrialTrainable
 
@@ -208,26 +234,8 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
         say(f"search {name}: {plan.search} + {plan.scheduler}, {plan.num_samples} samples x {plan.max_epochs} epochs; "
             f"MLflow run {parent} in experiment '{benchmark.name}' at {options.tracking_uri}")
 
-        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic table, with the columns chosen below
-        # a snapshot after every checkpoint is what num_to_keep=1 asks for, and cheap on local disk
-        os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-        reporter = tune.CLIReporter(
-            parameter_columns=list(plan.swept),
-            metric_columns={"training_iteration": "epoch", "val_loss": "val_loss", "val_acc": "val_acc"},
-            max_report_frequency=10, sort_by_metric=True)
-        trainable = tune.with_resources(tune.with_parameters(TrialTrainable, splits=splits), {"cpu": cpus, "gpu": gpus})
-        tuner = tune.Tuner(
-            trainable, param_space=plan.param_space(),
-            tune_config=tune.TuneConfig(metric=benchmark.metric, mode=benchmark.mode,
-                                        search_alg=make_searcher(plan, options.seed),
-                                        scheduler=make_scheduler(plan, options.grace_period),
-                                        num_samples=plan.num_samples, max_concurrent_trials=options.max_concurrent,
-                                        trial_dirname_creator=_trial_dirname),
-            run_config=tune.RunConfig(
-                name=name, storage_path=str(storage), callbacks=[trial_runs], progress_reporter=reporter, verbose=1,
-                checkpoint_config=tune.CheckpointConfig(
-                    checkpoint_frequency=1, num_to_keep=1, checkpoint_score_attribute=benchmark.metric,
-                    checkpoint_score_order=benchmark.mode)))
+        tuner = build_tuner(benchmark, plan, options, TrialTrainable, splits, (cpus, gpus), storage, name,
+                            [trial_runs])
         grid = tuner.fit()
         table = trials_table(
             ((r.metrics.get("trial_id", Path(r.path).name), r.config, r.metrics_dataframe, r.error is not None)
@@ -242,12 +250,8 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
                                  + (f"; first error: {str(first_error).strip().splitlines()[-1]}" if first_error else ""))
         tracker.set_tags(parent, {f"best.{key}": table[key].iloc[0] for key in plan.swept})
         test = _test_best(grid, benchmark, splits, cpus, gpus, tracker, parent, experiment_path, say)
-        tracker.log_metrics(parent, {
-            f"best_{benchmark.metric}": table[benchmark.metric].iloc[0], "best_val_loss": table["val_loss"].iloc[0],
-            "trials": len(table), "trials_stopped_early": int(table["outcome"].isin(
-                ["stopped by scheduler", "early-stopped"]).sum()),
-            "trials_failed": int((table["outcome"] == "error").sum()), "epochs_total": int(table["epochs"].sum()),
-            **({k: test[k] for k in ("test_loss", "test_acc")} if test else {})})
+        tracker.log_metrics(parent, {**search_summary(table, benchmark.metric),
+                                     **({k: test[k] for k in ("test_loss", "test_acc")} if test else {})})
         if benchmark.reference:
             say("\nReport's reference results (test accuracy):\n" + reference_table(
                 benchmark.reference, test["test_acc"] if test else None).to_string(index=False, float_format="%.3f"))
