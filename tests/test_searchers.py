@@ -79,6 +79,16 @@ def test_coordinate_waits_for_a_round_before_choosing():
     assert searcher.rounds == [("a", 2), ("b", 10)]
 
 
+def test_coordinate_keeps_the_current_value_on_a_tie():
+    searcher = CoordinateSearch({"a": [1, 2, 3]}, {"a": 2}, metric="m", mode="max")
+    searcher.set_search_properties("m", "max", {})
+    for trial in ("t1", "t2", "t3"):
+        searcher.suggest(trial)
+    for trial in ("t1", "t2", "t3"):
+        searcher.on_trial_complete(trial, {"m": 0.5})
+    assert searcher.suggest("t4") == CoordinateSearch.FINISHED and searcher.best == {"a": 2}
+
+
 def test_optuna_and_random_sweep_the_space_minus_fixed_keys(tmp_path):
     plan = plan_search(ALEXNET, SearchOptions(data_dir=tmp_path, overrides={"lr": [0.01], "gamma": [0.1, 0.5]}))
     assert plan.search == "optuna" and plan.scheduler == "asha"

@@ -42,7 +42,8 @@ class CoordinateSearch(Searcher):
         while True:
             if self.round >= 0:
                 key = self.order[self.round]
-                best_value, best_score = self.best[key], None
+                best_value = self.best[key]  # on a tie the value held so far is kept
+                best_score = self.scores.get(self._key(self.best))
                 for value in self.grid[key]:
                     score = self.scores.get(self._key({**self.best, key: value}))
                     if score is not None and self._better(score, best_score):
