@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except TunebenchError as exc:
         print(f"tunebench: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         print("tunebench: interrupted", file=sys.stderr)
         return 130

@@ -238,12 +238,17 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
                             [trial_runs])
         grid = tuner.fit()
         table = trials_table(
-            ((r.metrics.get("trial_id", Path(r.path).name), r.config, r.metrics_dataframe, r.error is not None)
+            ((Path(r.path).name.removeprefix("trial_"), r.config or {}, r.metrics_dataframe, r.error is not None)
              for r in grid), list(plan.swept), benchmark.metric, benchmark.mode, plan.max_epochs)
         experiment_path = storage / name
         table.to_csv(experiment_path / RESULTS_FILE, index=False)
         tracker.log_artifact(parent, experiment_path / RESULTS_FILE)
         say("\nTrials (best first):\n" + table.head(10).to_string(index=False, float_format="%.4g"))
+        if trial_runs.open:  # Tune returns early when interrupted (Ctrl-C): some trials never ended
+            status = "KILLED"
+            raise TunebenchError(
+                f"interrupted: {len(trial_runs.open)} unfinished trial(s) marked KILLED in MLflow; the trials so far "
+                f"are in {experiment_path / RESULTS_FILE} and Ray's state in {experiment_path}", exit_code=130)
         if table.empty or table[benchmark.metric].isna().all():
             first_error = next((r.error for r in grid if r.error is not None), None)
             raise TunebenchError(f"no trial reported {benchmark.metric}"

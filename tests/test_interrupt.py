@@ -1,0 +1,50 @@
+"""Ctrl-C during a search: a one-line message, exit 130, nothing recorded lost, no run left RUNNING."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+
+def _reported_epochs(client: MlflowClient) -> int:
+    experiment = client.get_experiment_by_name("alexnet-caltech")
+    if experiment is None:
+        return 0
+    runs = client.search_runs([experiment.experiment_id], filter_string="tags.trial_id != ''")
+    return sum(len(client.get_metric_history(r.info.run_id, "val_acc")) for r in runs)
+
+
+@pytest.mark.slow
+def test_sigint_marks_runs_killed_and_keeps_results(tmp_path, caltech_session_tree):
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tunebench.cli", "search", "alexnet-caltech", "--smoke", "--max-epochs", "200",
+         "--num-samples", "3", "--scheduler", "fifo", "--data-dir", str(caltech_session_tree), "--tracking-uri", uri,
+         "--storage-path", str(tmp_path / "ray"), "--name", "interrupted"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    client = MlflowClient(uri)
+    deadline = time.time() + 180
+    while _reported_epochs(client) < 2 and time.time() < deadline and process.poll() is None:
+        time.sleep(1)
+    assert process.poll() is None, process.communicate()[1][-2000:]
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=180)
+
+    assert process.returncode == 130, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("tunebench: error: interrupted:") and "KILLED" in last
+    assert "Traceback" not in err
+    experiment = client.get_experiment_by_name("alexnet-caltech")
+    runs = client.search_runs([experiment.experiment_id])
+    assert runs and all(r.info.status != "RUNNING" for r in runs)
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    assert parent.info.status == "KILLED"
+    assert any(r.info.status == "KILLED" for r in runs if "mlflow.parentRunId" in r.data.tags)
+    results = pd.read_csv(tmp_path / "ray" / "interrupted" / "results.csv")
+    assert results["val_acc"].notna().any()  # what was trained before the interrupt is kept
