@@ -6,7 +6,6 @@ import itertools
 import math
 from pathlib import Path
 
-import pytest
 from ray import tune
 
 from search_spaces import BENCHMARKS

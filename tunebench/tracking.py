@@ -65,8 +65,10 @@ class Tracker:
             self.client.log_batch(run_id, metrics=chunk)
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        for key, value in tags.items():
-            self.client.set_tag(run_id, key, str(value))
+        from mlflow.entities import RunTag
+
+        for chunk in _batch([RunTag(k, str(v)) for k, v in tags.items()]):
+            self.client.log_batch(run_id, tags=chunk)
 
     def log_artifact(self, run_id: str, path: str | Path) -> None:
         self.client.log_artifact(run_id, str(path))

@@ -23,5 +23,5 @@ def build_dataset(name: str, data_dir: Path, *, limit_per_class: int | None = No
                   progress: Callable[[str], None] | None = None) -> ImageSplits:
     if not data_dir.exists() and not download:
         raise TunebenchError(f"data directory {data_dir} does not exist (set --data-dir or TUNEBENCH_DATA)")
-    return DATASETS.get(name)(data_dir, limit_per_class_=limit_per_class, download_missing=download,
+    return DATASETS.get(name)(data_dir, limit_per_class=limit_per_class, download_missing=download,
                               progress=progress)

@@ -14,7 +14,7 @@ from typing import Callable
 from tunebench import TunebenchError
 from tunebench.data.images import ImageSplits, Sample, find_unreadable, is_image_file
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import limit_per_class, stratified_split
+from tunebench.data.splits import first_per_class, stratified_split
 
 CATEGORIES = "101_ObjectCategories"
 NOT_A_CLASS = "BACKGROUND_Google"
@@ -57,7 +57,7 @@ def _read_split_file(path: Path, index: dict[str, int], root: Path, skipped: lis
 
 
 @DATASETS.register("caltech101")
-def caltech101(data_dir: Path, *, limit_per_class_: int | None = None, download_missing: bool = False,
+def caltech101(data_dir: Path, *, limit_per_class: int | None = None, download_missing: bool = False,
                progress: Callable[[str], None] | None = None) -> ImageSplits:
     root = find_root(data_dir)
     if root is None and download_missing:
@@ -95,5 +95,5 @@ def caltech101(data_dir: Path, *, limit_per_class_: int | None = None, download_
         train_pool, test = stratified_split(train_pool, 1 / 3, SPLIT_SEED)
     train, val = stratified_split(train_pool, 0.5, SPLIT_SEED)
     source = "train.txt / test.txt" if split_files else f"stratified 2:1 (seed {SPLIT_SEED})"
-    train, val, test = (limit_per_class(part, limit_per_class_) for part in (train, val, test))
+    train, val, test = (first_per_class(part, limit_per_class) for part in (train, val, test))
     return ImageSplits(classes, train, val, test, skipped, source + ", train split 50/50 into train/val")

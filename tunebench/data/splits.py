@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from typing import Sequence, TypeVar
+from typing import Sequence
 
 from tunebench.data.images import Sample
-
-T = TypeVar("T")
 
 
 def stratified_split(samples: Sequence[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
@@ -32,7 +30,7 @@ def stratified_split(samples: Sequence[Sample], fraction: float, seed: int) -> t
     return sorted(rest), sorted(part)
 
 
-def limit_per_class(samples: Sequence[Sample], limit: int | None) -> list[Sample]:
+def first_per_class(samples: Sequence[Sample], limit: int | None) -> list[Sample]:
     """The first `limit` samples of every class (in file order); all of them when limit is None."""
     if limit is None:
         return list(samples)
