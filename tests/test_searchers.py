@@ -6,6 +6,8 @@ import itertools
 import math
 from pathlib import Path
 
+import pytest
+
 from ray import tune
 
 from search_spaces import BENCHMARKS
@@ -93,6 +95,16 @@ def test_optuna_and_random_sweep_the_space_minus_fixed_keys(tmp_path):
     assert plan.search == "optuna" and plan.scheduler == "asha"
     assert "lr" not in plan.swept and plan.config["lr"] == 0.01
     assert list(plan.swept["gamma"].categories) == [0.1, 0.5]
+
+
+@pytest.mark.parametrize("search", ["optuna", "grid"])
+def test_plan_knows_every_value_a_key_can_take(tmp_path, search):
+    # run_search prefetches ImageNet weights when any trial can use them, whatever the searcher
+    plan = plan_search(ALEXNET, SearchOptions(data_dir=tmp_path, search=search,
+                                              overrides={"weights": ["none", "imagenet"], "freeze": ["conv"]}))
+    assert plan.values("weights") == ["none", "imagenet"]
+    assert plan.values("freeze") == ["conv"]
+    assert plan.values("lr") == (list(ALEXNET.grid["lr"]) if search == "grid" else [])  # loguniform: no list
 
 
 def test_smoke_scales_down(tmp_path):

@@ -83,7 +83,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_float(text: str) -> float:
+def _non_negative_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -115,8 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--num-samples", type=int, help="trials for optuna/random (default 16)")
     search.add_argument("--max-epochs", type=int, help="epochs per trial (default: the benchmark's)")
     search.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
-    search.add_argument("--cpus-per-trial", type=_positive_float, default=1.0)
-    search.add_argument("--gpus-per-trial", type=_positive_float,
+    search.add_argument("--cpus-per-trial", type=_non_negative_float, default=1.0)
+    search.add_argument("--gpus-per-trial", type=_non_negative_float,
                         help="fractions pack trials on a GPU (default: 1 if the cluster has GPUs, else 0)")
     search.add_argument("--set", nargs="+", metavar="KEY=VALUE",
                         help="fix a hyperparameter (lr=0.01) or restrict it to values (lr=0.01,0.1)")

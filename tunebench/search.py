@@ -64,6 +64,16 @@ class SearchPlan:
             return {**self.config, **{k: tune.grid_search(list(v)) for k, v in self.swept.items()}}
         return {**self.config, **self.swept}
 
+    def values(self, key: str) -> list[Any]:
+        """Every value `key` can take in this search: the report's list, a choice's categories, or the fixed
+        value; [] for a continuous range, which has no list."""
+        swept = self.swept.get(key)
+        if swept is None:
+            return [self.config.get(key)]
+        if isinstance(swept, (list, tuple)):
+            return list(swept)
+        return list(getattr(swept, "categories", []))
+
 
 def plan_search(benchmark: Benchmark, options: SearchOptions) -> SearchPlan:
     from ray import tune
@@ -183,16 +193,8 @@ def _init_ray(options: SearchOptions) -> tuple[float, float]:
     return options.cpus_per_trial, gpus
 
 
-@dataclass
-class SearchOutcome:
-    name: str
-    experiment_path: Path
-    parent_run_id: str
-    table: pd.DataFrame
-    test: dict[str, Any] | None
-
-
-def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> SearchOutcome:
+def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> str:
+    """Run the search end to end; returns the MLflow id of its parent run."""
     from tunebench.data import build_dataset
     from tunebench.models import fetch_weights
     from tunebench.reports import reference_table, search_summary, trials_table
@@ -215,7 +217,7 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
     say(f"{benchmark.dataset}: {splits.num_classes} classes, {splits.sizes()} ({splits.split_source})")
     if not splits.train or not splits.val:
         raise TunebenchError(f"{benchmark.dataset} in {options.data_dir}: no images left to train or validate on")
-    if "imagenet" in (plan.config.get("weights"), *getattr(plan.swept.get("weights"), "categories", ())):
+    if "imagenet" in plan.values("weights"):
         fetch_weights(benchmark.model)
 
     cpus, gpus = _init_ray(options)
@@ -262,7 +264,7 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
                 benchmark.reference, test["test_acc"] if test else None).to_string(index=False, float_format="%.3f"))
         say(f"\nresults: {experiment_path / RESULTS_FILE}\nMLflow:  mlflow ui --backend-store-uri {options.tracking_uri}")
         status = "FINISHED"
-        return SearchOutcome(name, experiment_path, parent, table, test)
+        return parent
     except KeyboardInterrupt:
         status = "KILLED"
         raise
