@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from search_spaces import alexnet_caltech, resnet50_caltech, vgg16_caltech
+from search_spaces import (alexnet_caltech, cnn_catsdogs, cnn_cifar10, featx_cifar5, inception_cifar10,
+                           resnet50_artworks, resnet50_caltech, transfer_catsdogs, vgg16_caltech)
 from tunebench import TunebenchError
 from tunebench.benchmark import Benchmark, load_benchmark_file
 
 BENCHMARKS: dict[str, Benchmark] = {
     module.BENCHMARK.name: module.BENCHMARK
-    for module in (alexnet_caltech, resnet50_caltech, vgg16_caltech)
+    for module in (alexnet_caltech, resnet50_caltech, vgg16_caltech, resnet50_artworks, cnn_cifar10,
+                   inception_cifar10, cnn_catsdogs, transfer_catsdogs, featx_cifar5)
 }
 
 

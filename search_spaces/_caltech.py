@@ -3,7 +3,7 @@
 from ray import tune
 
 DEFAULTS = dict(
-    lr=1e-3, momentum=0.9, weight_decay=5e-5, step_size=20, gamma=0.1, batch_size=256,
+    optimizer="sgd", lr_schedule="step", lr=1e-3, momentum=0.9, weight_decay=5e-5, step_size=20, gamma=0.1, batch_size=256,
     weights="none", freeze="none", augment="none", image_size=224, limit_per_class=None,
     patience=None, workers=0,
 )

@@ -66,11 +66,13 @@ def caltech_session_tree(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ray_local():
-    """One real local Ray for the whole session (searches in-process join it)."""
+def ray_local(tmp_path_factory):
+    """One real local Ray for the whole session (searches in-process join it); its workers keep cached
+    features in a temporary folder, not the user's ~/.cache."""
     import ray
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ["TUNEBENCH_CACHE"] = str(tmp_path_factory.mktemp("tunebench-cache"))
     ray.init(num_cpus=2, include_dashboard=False, logging_config=ray.LoggingConfig(log_level="WARNING"))
     yield ray
     ray.shutdown()

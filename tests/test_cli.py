@@ -93,9 +93,9 @@ def test_unusable_tracking_uri_fails_before_any_work(capsys, in_tmp, caltech_tre
 def test_installed_command_prints_one_line_and_exits_non_zero():
     result = subprocess.run([sys.executable, "-m", "tunebench.cli", "search", "nope"], capture_output=True, text=True)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "tunebench: error: unknown benchmark 'nope' (known: alexnet-caltech, resnet50-caltech, vgg16-caltech; "
-        "or a path to a .py file)"]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tunebench: error: unknown benchmark 'nope' (known: alexnet-caltech,")
+    assert lines[0].endswith("vgg16-caltech; or a path to a .py file)")
 
 
 def test_gpus_requested_on_a_machine_without_gpus(capsys, ray_local, in_tmp, caltech_tree, tracking_uri):

@@ -8,7 +8,7 @@ from ray import tune
 
 from search_spaces import BENCHMARKS
 from tunebench.data import build_dataset
-from tunebench.trainable import TrialTrainable, evaluate_checkpoint
+from tunebench.trainable import TrialTrainable
 
 
 def _config(**overrides):
@@ -27,11 +27,11 @@ def test_checkpoint_restores_model_optimizer_schedule_and_epoch(ray_local, calte
 
     second = trainable_cls(_config())
     second.restore(saved)
-    for name, tensor in first.state.model.state_dict().items():
-        torch.testing.assert_close(second.state.model.state_dict()[name], tensor, msg=name)
-    momentum = first.state.optimizer.state_dict()["state"]
+    for name, tensor in first.states[0].model.state_dict().items():
+        torch.testing.assert_close(second.states[0].model.state_dict()[name], tensor, msg=name)
+    momentum = first.states[0].optimizer.state_dict()["state"]
     assert momentum and all(torch.equal(momentum[k]["momentum_buffer"],
-                                        second.state.optimizer.state_dict()["state"][k]["momentum_buffer"])
+                                        second.states[0].optimizer.state_dict()["state"][k]["momentum_buffer"])
                             for k in momentum)
     resumed = second.train()
     assert resumed["epoch"] == 3 and resumed["lr"] == pytest.approx(0.0125)
@@ -40,7 +40,7 @@ def test_checkpoint_restores_model_optimizer_schedule_and_epoch(ray_local, calte
     first.stop()
     second.stop()
 
-    test = evaluate_checkpoint(saved.checkpoint, _config(), splits)
+    test = TrialTrainable.evaluate_checkpoint(saved.checkpoint, _config(), splits)
     assert len(test["predictions"]) == len(splits.test) and 0.0 <= test["test_acc"] <= 1.0
     assert test["epoch"] == 2
 
@@ -59,5 +59,59 @@ def test_trial_trains_on_the_gpu(ray_local, caltech_tree):
     splits = build_dataset("caltech101", caltech_tree)
     trainable = tune.with_parameters(TrialTrainable, splits=splits)(_config(model="alexnet", image_size=64))
     result = trainable.train()
-    assert next(trainable.state.model.parameters()).is_cuda and result["images_per_s"] > 0
+    assert next(trainable.states[0].model.parameters()).is_cuda and result["images_per_s"] > 0
+    trainable.stop()
+
+
+def _catsdogs_config(benchmark: str, **overrides):
+    b = BENCHMARKS[benchmark]
+    return {**b.defaults, "model": b.model, "epochs": 2, "seed": 0, "image_size": 32, "batch_size": 8,
+            "weights": "none", "augment": "none", **overrides}
+
+
+@pytest.fixture(scope="module")
+def dogs_vs_cats_splits(tmp_path_factory):
+    from tests.fixture_data import build_dogs_vs_cats
+
+    return build_dataset("dogs-vs-cats", build_dogs_vs_cats(tmp_path_factory.mktemp("dvc"), per_class=8))
+
+
+@pytest.mark.parametrize("backbone", ["vgg16", "mobilenet_v2"])
+def test_two_stage_trial_unfreezes_the_backbone_after_the_frozen_epochs(ray_local, dogs_vs_cats_splits, backbone):
+    config = _catsdogs_config("transfer-catsdogs", backbone=backbone, frozen_epochs=1, fine_tune_epochs=1,
+                              epochs=13)
+    trainable = tune.with_parameters(TrialTrainable, splits=dogs_vs_cats_splits)(config)
+    model = trainable.states[0].model
+    backbone_before = {k: v.clone() for k, v in model.features.state_dict().items()}
+    first = trainable.train()
+    assert first["stage"] == 1 and not first["done"]
+    assert all(torch.equal(v, model.features.state_dict()[k]) for k, v in backbone_before.items())
+    second = trainable.train()
+    assert second["stage"] == 2 and second["done"] and second["epoch"] == 2  # 1 + 1 epochs, not 13
+    assert second["trainable_params"] > first["trainable_params"]
+    recipe_lr = {"vgg16": 5e-5, "mobilenet_v2": 1e-5}[backbone]  # the report's fine-tuning learning rate
+    assert second["lr"] == pytest.approx(recipe_lr)
+    assert any(not torch.equal(v, model.features.state_dict()[k]) for k, v in backbone_before.items())
+    saved = trainable.save()
+    restored = tune.with_parameters(TrialTrainable, splits=dogs_vs_cats_splits)(config)
+    restored.restore(saved)
+    assert restored.states[0].stage == 2 and restored.states[0].model.stage == 2
+    trainable.stop()
+    restored.stop()
+
+
+def test_each_configuration_is_trained_three_times_with_different_seeds(ray_local, dogs_vs_cats_splits):
+    config = _catsdogs_config("cnn-catsdogs", executions=3, patience=15, restore_best=True)
+    trainable = tune.with_parameters(TrialTrainable, splits=dogs_vs_cats_splits)(config)
+    assert len(trainable.states) == 3
+    first_kernels = [next(s.model.parameters()).detach().clone() for s in trainable.states]
+    assert not torch.equal(first_kernels[0], first_kernels[1]) and not torch.equal(first_kernels[1], first_kernels[2])
+    results = [trainable.train() for _ in range(2)]
+    assert [s.epoch for s in trainable.states] == [2, 2, 2] and results[-1]["done"]
+    runs = [results[-1][f"val_acc_execution_{i}"] for i in range(3)]
+    assert results[-1]["executions"] == 3
+    assert results[-1]["val_acc"] == pytest.approx(sum(runs) / 3)
+    saved = trainable.save()
+    test = TrialTrainable.evaluate_checkpoint(saved.checkpoint, config, dogs_vs_cats_splits)
+    assert len(test["predictions"]) == len(dogs_vs_cats_splits.test) and set(test["predictions"]) <= {0, 1}
     trainable.stop()

@@ -26,6 +26,9 @@ class Benchmark:
     reference the report's published test accuracies, keyed by what was run
     reference_sweeps  the report's one-factor tables: rows of hyperparameters -> val_loss, val_acc
     smoke     overrides for --smoke (tiny images, few images per class, few epochs and samples)
+    trainer   how a trial trains: "epochs" (a step per epoch) or "feature-svm" (report 000's frozen features + SVM)
+    A `model` key in defaults makes the model itself a hyperparameter; `split` is fixed per search (the
+    dataset is split once, before the trials).
     """
 
     name: str
@@ -42,6 +45,7 @@ class Benchmark:
     metric: str = "val_acc"
     mode: str = "max"
     description: str = ""
+    trainer: str = "epochs"
 
     def __post_init__(self) -> None:
         for name in ("defaults", "space", "grid", "reference", "smoke"):

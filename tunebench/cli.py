@@ -56,10 +56,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("\nthe report's values (--search grid | coordinate, in this order):\n"
               + "\n".join(f"  {k}: {list(v)}" for k, v in b.grid.items()))
     if b.reference:
-        print("\nreference results (test accuracy in the report):\n"
-              + "\n".join(f"  {k:<50} {v:.2f}" for k, v in b.reference.items()))
+        print("\nreference results (test accuracy in the report unless the label says otherwise):\n"
+              + "\n".join(f"  {k:<55} {v:g}" for k, v in b.reference.items()))
     if b.reference_sweeps:
-        print("\nthe report's one-factor sweeps:\n" + pd.DataFrame(list(b.reference_sweeps)).to_string(index=False))
+        print("\nthe report's result tables:\n" + pd.DataFrame(list(b.reference_sweeps)).to_string(index=False))
     if b.smoke:
         print("\n--smoke: " + ", ".join(f"{k}={v}" for k, v in b.smoke.items()))
     return 0

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from tunebench import TunebenchError
+from tunebench.data.transforms import AUGMENTATIONS, COLORS, NORMALIZATIONS, RESIZES
 
 
 @dataclass(frozen=True)
@@ -36,23 +37,54 @@ class HParam:
             raise TunebenchError(f"--set {key}={value}: out of range, must be <= {self.high}")
 
 
-AUGMENTATIONS = ("none", "flip_rotate_perspective", "flip_rotate_perspective_jitter",
-                 "flip_rotate_perspective_gray_jitter")
+_FRACTION = dict(low=0.0, high=0.95)
 
 HPARAMS: dict[str, HParam] = {
-    "lr": HParam(float, 0.0, 10.0, low_open=True, help="initial learning rate"),
-    "momentum": HParam(float, 0.0, 1.0, help="SGD momentum"),
-    "weight_decay": HParam(float, 0.0, 1.0, help="L2 weight decay"),
-    "step_size": HParam(int, 1, help="StepLR: epochs between learning-rate decays"),
-    "gamma": HParam(float, 0.0, 1.0, low_open=True, help="StepLR: learning-rate decay factor"),
-    "batch_size": HParam(int, 1, help="images per training step"),
+    # model and weights
+    "model": HParam(str, help="registered model (tunebench show lists a benchmark's)"),
     "weights": HParam(str, choices=("none", "imagenet"), help="initial weights"),
     "freeze": HParam(str, choices=("none", "conv", "fc"),
                      help="none; conv: train the classifier only; fc: train the convolutions only"),
-    "augment": HParam(str, choices=AUGMENTATIONS, help="training augmentation pipeline"),
-    "image_size": HParam(int, 16, help="side of the centre crop fed to the model"),
-    "limit_per_class": HParam(int, 1, optional=True, help="at most this many images per class and split"),
+    "freeze_depth": HParam(int, 0, 5, help="ResNet stages frozen: 0 none, 1 stem, 2 +layer1 ... 5 +layer4 (fc only)"),
+    "backbone": HParam(str, choices=("vgg16", "mobilenet_v2"), help="transfer model's pretrained backbone"),
+    "extractor": HParam(str, help="feature extractor: backbone.keras_layer, e.g. vgg16.block4_conv1"),
+    "activation": HParam(str, choices=("mish", "relu", "gelu"), help="cifar-cnn activation"),
+    "base_filters": HParam(int, 1, help="cifar-cnn filters of the first block (doubled per block)"),
+    "variant": HParam(str, choices=("base", "wide", "double"),
+                      help="catsdogs-cnn: the report's base, #1 (filters doubled), #2 (two convs per block)"),
+    **{f"conv_{i}_filter": HParam(int, 1, optional=True, help=f"catsdogs-cnn filters of block {i} (none: variant's)")
+       for i in (1, 2, 3)},
+    **{f"dropout_{i}": HParam(float, **_FRACTION, optional=True, help=f"dropout rate {i} (none: the model's)")
+       for i in (1, 2, 3, 4)},
+    "dense_1_units": HParam(int, 1, help="catsdogs-cnn dense layer width"),
+    "head_dropout": HParam(float, **_FRACTION, help="inception-transfer head dropout"),
+    # optimisation
+    "optimizer": HParam(str, choices=("sgd", "adam", "rmsprop"), help="optimiser"),
+    "lr": HParam(float, 0.0, 10.0, low_open=True, optional=True,
+                 help="initial learning rate (none: Keras' default for the optimiser, or the report's recipe)"),
+    "momentum": HParam(float, 0.0, 1.0, help="SGD momentum"),
+    "weight_decay": HParam(float, 0.0, 1.0, help="L2 weight decay"),
+    "lr_schedule": HParam(str, choices=("step", "exponential", "constant"), help="learning-rate schedule"),
+    "step_size": HParam(int, 1, help="StepLR: epochs between learning-rate decays"),
+    "gamma": HParam(float, 0.0, 1.0, low_open=True, help="StepLR / ExponentialLR decay factor"),
+    "batch_size": HParam(int, 1, help="images per training step"),
     "patience": HParam(int, 1, optional=True, help="early stopping: epochs without val_loss improvement"),
+    "restore_best": HParam(bool, help="keep the weights of the best val_loss epoch (Keras restore_best_weights)"),
+    "loss": HParam(str, choices=("cross_entropy", "bce"), help="softmax cross-entropy, or sigmoid + binary CE"),
+    "executions": HParam(int, 1, help="trainings per configuration with different seeds, scored by the mean"),
+    "frozen_epochs": HParam(int, 0, optional=True, help="two-stage: epochs with the backbone frozen"),
+    "fine_tune_epochs": HParam(int, 0, optional=True, help="two-stage: epochs after unfreezing"),
+    "fine_tune_lr": HParam(float, 0.0, 10.0, low_open=True, optional=True, help="two-stage: learning rate after unfreezing"),
+    "C": HParam(float, 0.0, low_open=True, help="linear SVM inverse regularisation strength"),
+    "max_iter": HParam(int, 1, help="linear SVM iterations"),
+    # data
+    "augment": HParam(str, choices=AUGMENTATIONS, help="training augmentation pipeline"),
+    "image_size": HParam(int, 16, help="side of the image fed to the model"),
+    "resize": HParam(str, choices=RESIZES, help="crop: resize + centre crop; square: resize to a square"),
+    "normalize": HParam(str, choices=NORMALIZATIONS, help="pixel normalisation"),
+    "color": HParam(str, choices=COLORS, help="rgb or grayscale input"),
+    "split": HParam(str, choices=("80/10/10", "64/16/20"), help="train/val/test percentages (dogs-vs-cats)"),
+    "limit_per_class": HParam(int, 1, optional=True, help="at most this many images per class and split"),
     "workers": HParam(int, 0, help="DataLoader worker processes per trial"),
 }
 
@@ -66,6 +98,10 @@ def parse_value(key: str, text: str) -> Any:
         value = None
     elif spec.type is str:
         value = text.strip()
+    elif spec.type is bool:
+        if text.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise TunebenchError(f"--set {key}={text}: expected true or false")
+        value = text.strip().lower() in ("true", "1", "yes")
     else:
         try:
             number = float(text)

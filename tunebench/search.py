@@ -89,9 +89,10 @@ def plan_search(benchmark: Benchmark, options: SearchOptions) -> SearchPlan:
     if max_epochs < 1 or num_samples < 1:
         raise TunebenchError("--max-epochs and --num-samples must be at least 1")
 
-    config = {**benchmark.defaults, **{k: v for k, v in smoke.items() if k in benchmark.defaults}}
-    fixed = {k: values[0] for k, values in options.overrides.items() if len(values) == 1}
-    config.update(fixed)
+    # --smoke's values are fixed (e.g. weights=none, so a smoke run works offline), then --set's single values
+    fixed = {k: v for k, v in smoke.items() if k in benchmark.defaults}
+    fixed.update({k: values[0] for k, values in options.overrides.items() if len(values) == 1})
+    config = {**benchmark.defaults, **fixed}
     reports_grid = options.search in ("grid", "coordinate")
     source = benchmark.grid if reports_grid else benchmark.space
     if reports_grid and not benchmark.grid:
@@ -106,8 +107,30 @@ def plan_search(benchmark: Benchmark, options: SearchOptions) -> SearchPlan:
         num_samples = sum(len(v) for v in swept.values())
     elif options.search == "grid":
         num_samples = 1
-    config.update(model=benchmark.model, epochs=max_epochs, seed=options.seed)
-    return SearchPlan(config, swept, options.search, scheduler, num_samples, max_epochs)
+    config.setdefault("model", benchmark.model)
+    config.update(epochs=max_epochs, seed=options.seed)
+    if "split" in swept:
+        raise TunebenchError("--set split: the dataset is split once per search; give one value")
+    plan = SearchPlan(config, swept, options.search, scheduler, num_samples, max_epochs)
+    _check_names(plan)
+    return plan
+
+
+def _check_names(plan: SearchPlan) -> None:
+    """Models and feature extractors named in the plan exist: a one-line error before any trial starts."""
+    from tunebench.models import MODELS
+    from tunebench.models.feature_extractors import CUTS
+
+    if "extractor" not in plan.config:  # feature-svm studies name an extractor instead of a model
+        for model in plan.values("model"):
+            MODELS.get(model)
+    for extractor in plan.values("extractor"):
+        if extractor is None:
+            continue
+        backbone, _, cut = extractor.partition(".")
+        if cut not in CUTS.get(backbone, {}):
+            known = ", ".join(f"{b}.{c}" for b, cuts in CUTS.items() for c in cuts)
+            raise TunebenchError(f"--set extractor={extractor}: unknown (one of {known})")
 
 
 def make_searcher(plan: SearchPlan, seed: int):
@@ -145,7 +168,9 @@ def build_tuner(benchmark: Benchmark, plan: SearchPlan, options: SearchOptions, 
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     reporter = tune.CLIReporter(
         parameter_columns=list(plan.swept),
-        metric_columns={"training_iteration": "epoch", "val_loss": "val_loss", "val_acc": "val_acc"},
+        metric_columns={"training_iteration": "epoch", "val_loss": "val_loss", "val_acc": "val_acc",
+                        **({benchmark.metric: benchmark.metric} if benchmark.metric not in ("val_loss", "val_acc")
+                           else {})},
         max_report_frequency=10, sort_by_metric=True)
     cpus, gpus = resources
     trainable = tune.with_resources(tune.with_parameters(trainable_cls, splits=splits), {"cpu": cpus, "gpu": gpus})
@@ -199,8 +224,11 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
     from tunebench.models import fetch_weights
     from tunebench.reports import reference_table, search_summary, trials_table
     from tunebench.tracking import Tracker, TrialRuns
-    from tunebench.trainable import TrialTrainable
+    from tunebench.trainable import TRAINABLES
 
+    if benchmark.trainer not in TRAINABLES:
+        raise TunebenchError(f"{benchmark.name}: unknown trainer '{benchmark.trainer}' (one of {', '.join(TRAINABLES)})")
+    trainable_cls = TRAINABLES[benchmark.trainer]
     plan = plan_search(benchmark, options)
     tracker = Tracker(options.tracking_uri)  # checked before any work starts
     storage = options.storage_path.expanduser().resolve()
@@ -211,14 +239,15 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
     name = options.name or f"{benchmark.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     splits = build_dataset(benchmark.dataset, options.data_dir, limit_per_class=plan.config.get("limit_per_class"),
-                           download=options.download, progress=say)
+                           download=options.download, progress=say, split=plan.config.get("split"))
     for path, reason in splits.skipped:
         say(f"warning: skipped {path}: {reason}")
     say(f"{benchmark.dataset}: {splits.num_classes} classes, {splits.sizes()} ({splits.split_source})")
     if not splits.train or not splits.val:
         raise TunebenchError(f"{benchmark.dataset} in {options.data_dir}: no images left to train or validate on")
     if "imagenet" in plan.values("weights"):
-        fetch_weights(benchmark.model)
+        for name in _imagenet_sources(plan):
+            fetch_weights(name)
 
     cpus, gpus = _init_ray(options)
     experiment_id = tracker.experiment_id(benchmark.name)
@@ -236,7 +265,7 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
         say(f"search {name}: {plan.search} + {plan.scheduler}, {plan.num_samples} samples x {plan.max_epochs} epochs; "
             f"MLflow run {parent} in experiment '{benchmark.name}' at {options.tracking_uri}")
 
-        tuner = build_tuner(benchmark, plan, options, TrialTrainable, splits, (cpus, gpus), storage, name,
+        tuner = build_tuner(benchmark, plan, options, trainable_cls, splits, (cpus, gpus), storage, name,
                             [trial_runs])
         grid = tuner.fit()
         table = trials_table(
@@ -256,9 +285,9 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
             raise TunebenchError(f"no trial reported {benchmark.metric}"
                                  + (f"; first error: {str(first_error).strip().splitlines()[-1]}" if first_error else ""))
         tracker.set_tags(parent, {f"best.{key}": table[key].iloc[0] for key in plan.swept})
-        test = _test_best(grid, benchmark, splits, cpus, gpus, tracker, parent, experiment_path, say)
+        test = _test_best(grid, benchmark, trainable_cls, splits, cpus, gpus, tracker, parent, experiment_path, say)
         tracker.log_metrics(parent, {**search_summary(table, benchmark.metric),
-                                     **({k: test[k] for k in ("test_loss", "test_acc")} if test else {})})
+                                     **({k: v for k, v in test.items() if k.startswith("test_")} if test else {})})
         if benchmark.reference:
             say("\nReport's reference results (test accuracy):\n" + reference_table(
                 benchmark.reference, test["test_acc"] if test else None).to_string(index=False, float_format="%.3f"))
@@ -273,12 +302,25 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
         tracker.end_run(parent, status)
 
 
-def _test_best(grid, benchmark: Benchmark, splits, cpus: float, gpus: float, tracker, parent: str,
+def _imagenet_sources(plan: SearchPlan) -> list[str]:
+    """The torchvision models whose ImageNet weights the plan's trials load (fetched before any trial starts)."""
+    from tunebench.features import split_extractor
+    from tunebench.models import imagenet_sources
+
+    names = {split_extractor(e)[0] for e in plan.values("extractor") if e}
+    for model in plan.values("model") if "extractor" not in plan.config else []:
+        for backbone in plan.values("backbone"):
+            names.update(imagenet_sources(model, backbone))
+    return sorted(names)
+
+
+def _test_best(grid, benchmark: Benchmark, trainable_cls, splits, cpus: float, gpus: float, tracker, parent: str,
                experiment_path: Path, say: Callable[[str], None]) -> dict[str, Any] | None:
-    """Evaluate the best trial's best checkpoint on the test split, on a worker with a trial's resources."""
+    """Evaluate the best trial's best checkpoint on the test split, on a worker with a trial's resources;
+    the predictions and scikit-learn's per-class report go to the parent run as CSV artifacts."""
     import ray
 
-    from tunebench.trainable import evaluate_checkpoint
+    from tunebench.reports import classification_table
 
     best = grid.get_best_result(benchmark.metric, benchmark.mode, scope="all")
     checkpoint = best.get_best_checkpoint(benchmark.metric, benchmark.mode)
@@ -286,12 +328,17 @@ def _test_best(grid, benchmark: Benchmark, splits, cpus: float, gpus: float, tra
         say("no checkpoint or no test images: test split not evaluated")
         return None
     say(f"\nevaluating the best trial ({best.metrics.get('trial_id')}) on {len(splits.test)} test images")
-    evaluate = ray.remote(num_cpus=cpus, num_gpus=gpus)(evaluate_checkpoint)
+    evaluate = ray.remote(num_cpus=cpus, num_gpus=gpus)(trainable_cls.evaluate_checkpoint)
     test = ray.get(evaluate.remote(checkpoint, best.config, splits))
     predictions = pd.DataFrame({"true": [splits.classes[i] for i in test.pop("targets")],
                                 "predicted": [splits.classes[i] for i in test.pop("predictions")]})
     predictions.to_csv(experiment_path / "test_predictions.csv", index=False)
-    tracker.log_artifact(parent, experiment_path / "test_predictions.csv")
+    classification_table(predictions["true"], predictions["predicted"]).to_csv(
+        experiment_path / "test_classification_report.csv", index=False)
+    for artifact in ("test_predictions.csv", "test_classification_report.csv"):
+        tracker.log_artifact(parent, experiment_path / artifact)
     tracker.set_tags(parent, {"best_trial": best.metrics.get("trial_id"), "best_checkpoint": checkpoint.path})
-    say(f"test: loss {test['test_loss']:.4f}, accuracy {test['test_acc']:.4f} (checkpoint of epoch {test['epoch']})")
+    loss = f"loss {test['test_loss']:.4f}, " if "test_loss" in test else ""
+    say(f"test: {loss}accuracy {test['test_acc']:.4f}, macro recall {test['test_macro_recall']:.4f}, "
+        f"macro F1 {test['test_macro_f1']:.4f} (checkpoint of epoch {test['epoch']})")
     return test

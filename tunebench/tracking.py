@@ -6,6 +6,7 @@ Trials are logged from the driver by a Tune callback, so workers never need to r
 from __future__ import annotations
 
 import json
+import math
 import logging
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any, Mapping
 from ray.tune import Callback
 
 from tunebench import TunebenchError
-from tunebench.reports import EPOCH_METRICS, trial_outcome
+from tunebench.reports import epoch_metrics, trial_outcome
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
 PARENT_TAG = "mlflow.parentRunId"
@@ -60,7 +61,8 @@ class Tracker:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        entries = [Metric(k, float(v), now, step) for k, v in metrics.items() if v is not None]
+        entries = [Metric(k, float(v), now, step) for k, v in metrics.items()
+                   if v is not None and not math.isnan(float(v))]
         for chunk in _batch(entries, 1000):
             self.client.log_batch(run_id, metrics=chunk)
 
@@ -111,7 +113,7 @@ class TrialRuns(Callback):
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
         run_id = self.runs.get(trial.trial_id)
         if run_id:
-            metrics = {k: result[k] for k in EPOCH_METRICS if k in result}
+            metrics = epoch_metrics(result)
             self.tracker.log_metrics(run_id, metrics, step=int(result.get("epoch", result["training_iteration"])))
 
     def _end(self, trial, status: str, outcome: str) -> None:

@@ -7,29 +7,84 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import torch
+from sklearn.metrics import balanced_accuracy_score, f1_score
 from torch import nn
+
+from tunebench.models.registry import trainable_parameters
 
 
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def build_optimizer(model: nn.Module, *, lr: float, momentum: float = 0.9,
+# Keras' default learning rates: the report's KerasTuner search chose only the optimizer's name
+KERAS_DEFAULT_LR = {"sgd": 0.01, "adam": 0.001, "rmsprop": 0.001}
+OPTIMIZERS = tuple(KERAS_DEFAULT_LR)
+LR_SCHEDULES = ("step", "exponential", "constant")
+
+
+def _parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Every parameter (frozen ones too, so unfreezing later needs no new optimiser); weight decay on those the
+    model names in decay_parameters() (cifar-cnn: conv kernels, Keras' kernel_regularizer), else on all."""
+    if not weight_decay or not hasattr(model, "decay_parameters"):
+        return [{"params": list(model.parameters()), "weight_decay": weight_decay}]
+    decayed = {id(p) for p in model.decay_parameters()}
+    return [{"params": [p for p in model.parameters() if id(p) in decayed], "weight_decay": weight_decay},
+            {"params": [p for p in model.parameters() if id(p) not in decayed], "weight_decay": 0.0}]
+
+
+def build_optimizer(model: nn.Module, *, lr: float | None, name: str = "sgd", momentum: float = 0.9,
                     weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """SGD with momentum over the parameters that are not frozen (the report's optimiser)."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    """SGD (with momentum), Adam or RMSprop; lr None means Keras' default for that optimiser.
+
+    Frozen parameters are included but never get a gradient, so the optimiser skips them until unfrozen.
+    """
+    if name not in KERAS_DEFAULT_LR:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {name!r}")
+    lr = KERAS_DEFAULT_LR[name] if lr is None else lr
+    groups = _parameter_groups(model, weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum)
+    if name == "adam":
+        return torch.optim.Adam(groups, lr=lr, eps=1e-7)  # Keras' epsilon
+    return torch.optim.RMSprop(groups, lr=lr, alpha=0.9, eps=1e-7)  # Keras' rho and epsilon
 
 
-def build_lr_scheduler(optimizer: torch.optim.Optimizer, *, step_size: int, gamma: float):
-    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
+def build_lr_scheduler(optimizer: torch.optim.Optimizer, *, schedule: str = "step", step_size: int = 1,
+                       gamma: float = 1.0):
+    """step: StepLR(step_size, gamma) (report 003); exponential: lr * gamma every epoch (report 002); constant."""
+    if schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
+    if schedule == "exponential":
+        return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=gamma)
+    if schedule == "constant":
+        return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, not {schedule!r}")
 
 
-def train_one_epoch(model: nn.Module, loader: Iterable, criterion: nn.Module,
+class Objective:
+    """Softmax cross-entropy over num_classes outputs, or the reports' sigmoid + binary cross-entropy over
+    one output (report 004): the loss, and the predicted class of each output row."""
+
+    def __init__(self, binary: bool = False) -> None:
+        self.binary = binary
+        self.criterion = nn.BCEWithLogitsLoss() if binary else nn.CrossEntropyLoss()
+
+    def loss(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.binary:
+            return self.criterion(outputs.squeeze(1), labels.float())
+        return self.criterion(outputs, labels)
+
+    def predict(self, outputs: torch.Tensor) -> torch.Tensor:
+        return (outputs.squeeze(1) > 0).long() if self.binary else outputs.argmax(1)
+
+
+def train_one_epoch(model: nn.Module, loader: Iterable, objective: Objective,
                     optimizer: torch.optim.Optimizer, device: torch.device) -> dict[str, float]:
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
@@ -37,17 +92,17 @@ def train_one_epoch(model: nn.Module, loader: Iterable, criterion: nn.Module,
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
         outputs = model(images)
-        loss = criterion(outputs, labels)
+        loss = objective.loss(outputs, labels)
         loss.backward()
         optimizer.step()
         total_loss += loss.item() * labels.size(0)
-        correct += (outputs.argmax(1) == labels).sum().item()
+        correct += (objective.predict(outputs) == labels).sum().item()
         seen += labels.size(0)
     return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1), "train_images": seen}
 
 
 @torch.no_grad()
-def predict(model: nn.Module, loader: Iterable, criterion: nn.Module,
+def predict(model: nn.Module, loader: Iterable, objective: Objective,
             device: torch.device) -> tuple[float, torch.Tensor, torch.Tensor]:
     """Mean loss, the true labels and the predicted labels over a loader."""
     model.eval()
@@ -56,26 +111,40 @@ def predict(model: nn.Module, loader: Iterable, criterion: nn.Module,
     for images, labels in loader:
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         outputs = model(images)
-        total_loss += criterion(outputs, labels).item() * labels.size(0)
+        total_loss += objective.loss(outputs, labels).item() * labels.size(0)
         seen += labels.size(0)
         targets.append(labels.cpu())
-        predictions.append(outputs.argmax(1).cpu())
+        predictions.append(objective.predict(outputs).cpu())
     empty = torch.empty(0, dtype=torch.long)
     return (total_loss / max(seen, 1), torch.cat(targets) if targets else empty,
             torch.cat(predictions) if predictions else empty)
 
 
-def evaluate(model: nn.Module, loader: Iterable, criterion: nn.Module, device: torch.device) -> tuple[float, float]:
-    """(loss, accuracy) over a loader."""
-    loss, targets, predictions = predict(model, loader, criterion, device)
-    return loss, (targets == predictions).float().mean().item() if len(targets) else 0.0
+def classification_metrics(targets: torch.Tensor, predictions: torch.Tensor, prefix: str) -> dict[str, float]:
+    """Accuracy, and the macro averages report 002 asked for on imbalanced classes: the per-class mean
+    accuracy (= macro recall, balanced accuracy) and macro F1 over the classes present."""
+    if not len(targets):
+        return {f"{prefix}_acc": 0.0, f"{prefix}_macro_recall": 0.0, f"{prefix}_macro_f1": 0.0}
+    y_true, y_pred = targets.numpy(), predictions.numpy()
+    with warnings.catch_warnings():  # a class never predicted is 0 precision, not a warning per epoch
+        warnings.simplefilter("ignore")
+        return {f"{prefix}_acc": float((y_true == y_pred).mean()),
+                f"{prefix}_macro_recall": float(balanced_accuracy_score(y_true, y_pred)),
+                f"{prefix}_macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0))}
+
+
+def evaluate(model: nn.Module, loader: Iterable, objective: Objective, device: torch.device,
+             prefix: str = "val") -> dict[str, float]:
+    """{prefix}_loss, {prefix}_acc, {prefix}_macro_recall, {prefix}_macro_f1 over a loader."""
+    loss, targets, predictions = predict(model, loader, objective, device)
+    return {f"{prefix}_loss": loss, **classification_metrics(targets, predictions, prefix)}
 
 
 @dataclass
 class EarlyStopping:
-    """Stop when val_loss has not improved for `patience` epochs."""
+    """Stop when val_loss has not improved for `patience` epochs (None: never stop, only track the best)."""
 
-    patience: int
+    patience: int | None
     best: float = math.inf
     bad_epochs: int = 0
 
@@ -84,51 +153,91 @@ class EarlyStopping:
             self.best, self.bad_epochs = val_loss, 0
         else:
             self.bad_epochs += 1
-        return self.bad_epochs >= self.patience
+        return self.patience is not None and self.bad_epochs >= self.patience
+
+    @property
+    def improved(self) -> bool:
+        return self.bad_epochs == 0
 
 
 @dataclass
 class TrainingState:
-    """Everything a fit needs to continue where it stopped: what a checkpoint holds."""
+    """Everything a fit needs to continue where it stopped: what a checkpoint holds.
+
+    restore_best keeps a copy of the weights of the best val_loss epoch and puts them back when the fit ends
+    (Keras' EarlyStopping(restore_best_weights=True), report 004). stage is 2 once a two-stage model
+    (one with fine_tune(), report 004's transfer learning) has been unfrozen.
+    """
 
     model: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     early_stopping: EarlyStopping | None = None
+    restore_best: bool = False
     epoch: int = 0  # epochs completed
+    stage: int = 1
+    best_weights: dict | None = None
 
     def state_dict(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "epoch": self.epoch,
-                "early_stopping": vars(self.early_stopping) if self.early_stopping else None}
+                "scheduler": self.scheduler.state_dict(), "epoch": self.epoch, "stage": self.stage,
+                "early_stopping": vars(self.early_stopping) if self.early_stopping else None,
+                "best_weights": self.best_weights}
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
+        if state.get("stage", 1) == 2:
+            self.model.fine_tune()
+            self.stage = 2
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch = state["epoch"]
+        self.best_weights = state.get("best_weights")
         if self.early_stopping and state.get("early_stopping"):
             self.early_stopping = EarlyStopping(**state["early_stopping"])
 
+    def fine_tune(self, lr: float) -> None:
+        """Stage 2: unfreeze as the model's fine_tune() says and continue at `lr` with a fresh optimiser state,
+        as the report's recompile did."""
+        self.model.fine_tune()
+        self.stage = 2
+        self.optimizer.state.clear()
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] = lr
+        self.scheduler.base_lrs = [lr for _ in self.optimizer.param_groups]
+
+    def track_best(self) -> None:
+        if self.restore_best and self.early_stopping and self.early_stopping.improved:
+            self.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+
 
 def fit(state: TrainingState, train_loader: Iterable, val_loader: Iterable, *, epochs: int,
-        device: torch.device, criterion: nn.Module | None = None) -> Iterator[dict[str, float]]:
+        device: torch.device, objective: Objective | None = None, fine_tune_at: int | None = None,
+        fine_tune_lr: float | None = None) -> Iterator[dict[str, float]]:
     """Train from state.epoch to `epochs`, yielding each epoch's metrics after the state has advanced.
 
-    Yields: epoch, train/val loss and accuracy, lr (of the epoch), epoch_time_s, images_per_s, early_stop.
+    fine_tune_at: the number of epochs after which a two-stage model is unfrozen and trained at fine_tune_lr.
+    Yields: epoch, train/val loss and accuracy, val macro recall and F1, lr (of the epoch), trainable_params,
+    stage (two-stage fits), epoch_time_s, images_per_s, early_stop.
     """
-    criterion = criterion or nn.CrossEntropyLoss()
+    objective = objective or Objective()
     while state.epoch < epochs:
+        if fine_tune_at is not None and state.epoch >= fine_tune_at and state.stage == 1:
+            state.fine_tune(fine_tune_lr if fine_tune_lr is not None else state.optimizer.param_groups[0]["lr"])
         start = time.perf_counter()
         lr = state.optimizer.param_groups[0]["lr"]
-        metrics = train_one_epoch(state.model, train_loader, criterion, state.optimizer, device)
+        metrics = train_one_epoch(state.model, train_loader, objective, state.optimizer, device)
         train_seconds = time.perf_counter() - start
-        val_loss, val_acc = evaluate(state.model, val_loader, criterion, device)
+        metrics.update(evaluate(state.model, val_loader, objective, device))
         state.scheduler.step()
         state.epoch += 1
-        stop = state.early_stopping.step(val_loss) if state.early_stopping else False
+        stop = state.early_stopping.step(metrics["val_loss"]) if state.early_stopping else False
+        state.track_best()
+        if (stop or state.epoch >= epochs) and state.best_weights is not None:
+            state.model.load_state_dict(state.best_weights)
         images = metrics.pop("train_images")
-        yield {"epoch": state.epoch, **metrics, "val_loss": val_loss, "val_acc": val_acc, "lr": lr,
+        yield {"epoch": state.epoch, **metrics, "lr": lr, "trainable_params": trainable_parameters(state.model),
+               **({"stage": state.stage} if fine_tune_at is not None else {}),
                "epoch_time_s": time.perf_counter() - start, "images_per_s": images / max(train_seconds, 1e-9),
                "early_stop": int(stop)}
         if stop:

@@ -1,75 +1,205 @@
-"""The Ray-aware training code: a Tune Trainable whose step is one epoch and whose checkpoint is the
-whole training state (model + optimiser + LR schedule + early stopping + epoch), so paused and failed
-trials resume where they were.
+"""The Ray-aware training code: Tune Trainables, one per kind of study (Benchmark.trainer).
+
+epochs       TrialTrainable: a step is one epoch; the checkpoint is the whole training state (model, optimiser,
+             LR schedule, early stopping, stage, epoch) of every execution, so paused and failed trials resume
+             where they were. `executions` > 1 trains the configuration that many times with different seeds
+             in lock step and reports the mean (report 004's KerasTuner executions_per_trial).
+feature-svm  FeatureSVMTrainable: one step, a linear SVM on cached features of a frozen backbone (report 000).
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 from typing import Any, Mapping
 
+import numpy as np
 import torch
 from ray import tune
 
 from tunebench.data import ImageSplits
 from tunebench.data.loader import make_loader
-from tunebench.data.transforms import image_transform, resize_side
+from tunebench.data.transforms import resize_side, transform_for
 from tunebench.models import build_model
-from tunebench.train import (EarlyStopping, TrainingState, build_lr_scheduler, build_optimizer, default_device,
-                             fit, predict)
+from tunebench.train import EarlyStopping, Objective, TrainingState, build_lr_scheduler, build_optimizer, \
+    classification_metrics, default_device, fit, predict
 
 STATE_FILE = "state.pt"
+SVM_FILE = "svm.pkl"
+
+# The config keys each trainer reads itself; a model also reads the keys its factory names (models.model_hparams).
+DATA_KEYS = frozenset({"image_size", "resize", "normalize", "color", "augment", "weights", "batch_size", "workers",
+                       "limit_per_class", "split", "seed"})
+EPOCH_KEYS = DATA_KEYS | {
+    "model", "epochs", "lr", "optimizer", "momentum", "weight_decay", "lr_schedule", "step_size", "gamma",
+    "patience", "restore_best", "loss", "executions", "frozen_epochs", "fine_tune_epochs", "fine_tune_lr"}
+FEATURE_SVM_KEYS = DATA_KEYS | {"model", "epochs", "extractor", "C", "max_iter"}
 
 
-def _loader(config: Mapping[str, Any], splits: ImageSplits, part: str, train: bool):
-    size, weights = config["image_size"], config["weights"]
-    transform = image_transform(size, weights, config["augment"] if train else "none")
-    return make_loader(getattr(splits, part), transform, batch_size=config["batch_size"], shuffle=train,
-                       workers=config["workers"], seed=config["seed"], min_side=resize_side(size))
+def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill the values a benchmark leaves as None with the report's choice for the model: the transfer model's
+    per-backbone recipe (report 004: VGG16 with SGD 1e-3 then 5e-5, MobileNetV2 with Adam 1e-4 then 1e-5)."""
+    resolved = dict(config)
+    if resolved.get("model") == "transfer":
+        from tunebench.models.transfer import REPORT_RECIPES
+
+        recipe = REPORT_RECIPES[resolved.get("backbone", "vgg16")]
+        resolved.update({k: v for k, v in recipe.items() if resolved.get(k) is None})
+    return resolved
+
+
+def _loader(config: Mapping[str, Any], splits: ImageSplits, part: str, train: bool, seed: int):
+    return make_loader(splits, getattr(splits, part), transform_for(config, train), batch_size=config["batch_size"],
+                       shuffle=train, workers=config.get("workers", 0), seed=seed,
+                       min_side=resize_side(config["image_size"]))
+
+
+def _objective(config: Mapping[str, Any]) -> Objective:
+    return Objective(binary=config.get("loss", "cross_entropy") == "bce")
 
 
 def build_state(config: Mapping[str, Any], num_classes: int, device: torch.device,
                 pretrained: bool = True) -> TrainingState:
     """Model, optimiser, LR schedule and early stopping of a trial; pretrained=False when a checkpoint follows."""
-    weights = config["weights"] if pretrained else "none"
-    model = build_model(config["model"], num_classes, weights=weights, freeze=config["freeze"]).to(device)
-    optimizer = build_optimizer(model, lr=config["lr"], momentum=config["momentum"],
-                                weight_decay=config["weight_decay"])
-    scheduler = build_lr_scheduler(optimizer, step_size=config["step_size"], gamma=config["gamma"])
-    early = EarlyStopping(config["patience"]) if config["patience"] else None
-    return TrainingState(model, optimizer, scheduler, early)
+    hparams = {**config, "weights": config.get("weights", "none") if pretrained else "none"}
+    outputs = 1 if _objective(config).binary else num_classes
+    model = build_model(config["model"], outputs, **hparams).to(device)
+    optimizer = build_optimizer(model, lr=config["lr"], name=config.get("optimizer", "sgd"),
+                                momentum=config.get("momentum", 0.9), weight_decay=config.get("weight_decay", 0.0))
+    scheduler = build_lr_scheduler(optimizer, schedule=config.get("lr_schedule", "step"),
+                                   step_size=config.get("step_size", 1), gamma=config.get("gamma", 1.0))
+    restore = bool(config.get("restore_best"))
+    early = EarlyStopping(config.get("patience")) if config.get("patience") or restore else None
+    return TrainingState(model, optimizer, scheduler, early, restore_best=restore)
+
+
+def total_epochs(config: Mapping[str, Any]) -> int:
+    """The trial's epochs: `epochs`, or frozen + fine-tune epochs of a two-stage fit when that is fewer."""
+    if config.get("frozen_epochs") is not None and config.get("fine_tune_epochs") is not None:
+        return min(config["epochs"], config["frozen_epochs"] + config["fine_tune_epochs"])
+    return config["epochs"]
 
 
 class TrialTrainable(tune.Trainable):
-    """One trial: `step` trains and validates one epoch; Tune checkpoints after every step."""
+    """One trial: `step` trains and validates one epoch of every execution; Tune checkpoints after every step."""
+
+    KEYS = EPOCH_KEYS
 
     def setup(self, config: dict[str, Any], splits: ImageSplits) -> None:
-        torch.manual_seed(config["seed"])
+        self.resolved = resolve_config(config)
         self.device = default_device()
-        self.state = build_state(config, splits.num_classes, self.device)
-        self.epochs = fit(self.state, _loader(config, splits, "train", train=True),
-                          _loader(config, splits, "val", train=False), epochs=config["epochs"], device=self.device)
+        self.epochs = total_epochs(self.resolved)
+        self.states: list[TrainingState] = []
+        self.fits = []
+        for execution in range(self.resolved.get("executions") or 1):
+            seed = self.resolved["seed"] + execution
+            torch.manual_seed(seed)
+            state = build_state(self.resolved, splits.num_classes, self.device)
+            self.states.append(state)
+            self.fits.append(fit(state, _loader(self.resolved, splits, "train", True, seed),
+                                 _loader(self.resolved, splits, "val", False, seed), epochs=self.epochs,
+                                 device=self.device, objective=_objective(self.resolved),
+                                 fine_tune_at=self.resolved.get("frozen_epochs"),
+                                 fine_tune_lr=self.resolved.get("fine_tune_lr")))
+        self.latest: list[dict[str, Any] | None] = [None] * len(self.fits)
+        self.best: list[dict[str, Any] | None] = [None] * len(self.fits)
+        self.finished = [False] * len(self.fits)
 
     def step(self) -> dict[str, Any]:
-        metrics = next(self.epochs)
-        return {**metrics, "done": bool(metrics["early_stop"]) or self.state.epoch >= self.config["epochs"]}
+        for i, epochs in enumerate(self.fits):
+            if self.finished[i]:
+                continue
+            metrics = next(epochs)
+            self.latest[i] = metrics
+            early = self.states[i].early_stopping
+            if early is None or early.improved:
+                self.best[i] = metrics
+            self.finished[i] = bool(metrics["early_stop"]) or self.states[i].epoch >= self.epochs
+        # an execution that has ended counts with its kept weights: the best epoch's when restore_best
+        kept = [best if done and self.states[i].restore_best else latest
+                for i, (latest, best, done) in enumerate(zip(self.latest, self.best, self.finished))]
+        report = _mean(kept)
+        report["epoch"] = max(m["epoch"] for m in self.latest)
+        if len(self.fits) > 1:
+            report["executions"] = len(self.fits)
+            report.update({f"val_acc_execution_{i}": m["val_acc"] for i, m in enumerate(kept)})
+        report["early_stop"] = int(all(self.finished) and any(m["early_stop"] for m in self.latest))
+        return {**report, "done": all(self.finished)}
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
-        torch.save(self.state.state_dict(), os.path.join(checkpoint_dir, STATE_FILE))
+        torch.save({"executions": [s.state_dict() for s in self.states]}, os.path.join(checkpoint_dir, STATE_FILE))
 
     def load_checkpoint(self, checkpoint_dir: str) -> None:
-        self.state.load_state_dict(torch.load(os.path.join(checkpoint_dir, STATE_FILE), map_location=self.device))
+        saved = torch.load(os.path.join(checkpoint_dir, STATE_FILE), map_location=self.device, weights_only=False)
+        for state, state_dict in zip(self.states, saved["executions"]):
+            state.load_state_dict(state_dict)
+        self.finished = [s.epoch >= self.epochs for s in self.states]
+
+    @staticmethod
+    def evaluate_checkpoint(checkpoint: tune.Checkpoint, config: Mapping[str, Any], splits: ImageSplits,
+                            part: str = "test") -> dict[str, Any]:
+        """The checkpoint on a split (the execution with the lowest val_loss when there are several): loss,
+        accuracy, macro recall and F1, and the labels and predictions behind them."""
+        config = resolve_config(config)
+        device = default_device()
+        with checkpoint.as_directory() as folder:
+            saved = torch.load(os.path.join(folder, STATE_FILE), map_location=device, weights_only=False)
+        executions = saved["executions"]
+        chosen = min(range(len(executions)),
+                     key=lambda i: (executions[i].get("early_stopping") or {}).get("best", 0.0))
+        state = build_state(config, splits.num_classes, device, pretrained=False)
+        state.load_state_dict(executions[chosen])
+        objective = _objective(config)
+        loss, targets, predictions = predict(state.model, _loader(config, splits, part, False, config["seed"]),
+                                             objective, device)
+        return {f"{part}_loss": loss, **classification_metrics(targets, predictions, part), "epoch": state.epoch,
+                "targets": targets.tolist(), "predictions": predictions.tolist()}
 
 
-def evaluate_checkpoint(checkpoint: tune.Checkpoint, config: Mapping[str, Any], splits: ImageSplits,
-                        part: str = "test") -> dict[str, Any]:
-    """A trial's checkpoint on a split: loss, accuracy, and the labels and predictions behind them."""
-    device = default_device()
-    state = build_state(config, splits.num_classes, device, pretrained=False)
-    with checkpoint.as_directory() as folder:
-        state.load_state_dict(torch.load(os.path.join(folder, STATE_FILE), map_location=device))
-    loss, targets, predictions = predict(state.model, _loader(config, splits, part, train=False),
-                                         torch.nn.CrossEntropyLoss(), device)
-    accuracy = (targets == predictions).float().mean().item() if len(targets) else 0.0
-    return {f"{part}_loss": loss, f"{part}_acc": accuracy, "epoch": state.epoch,
-            "targets": targets.tolist(), "predictions": predictions.tolist()}
+def _mean(metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, v in metrics[0].items() if isinstance(v, (int, float))]
+    return {k: float(np.mean([m[k] for m in metrics])) if len(metrics) > 1 else metrics[0][k] for k in keys}
+
+
+class FeatureSVMTrainable(tune.Trainable):
+    """One trial = one (extractor, C): features of the frozen backbone cut at `extractor` (extracted once per
+    extractor and cached on disk), standardised with train statistics, then a linear SVM (report 000)."""
+
+    KEYS = FEATURE_SVM_KEYS
+
+    def setup(self, config: dict[str, Any], splits: ImageSplits) -> None:
+        self.splits = splits
+        self.classifier = None
+
+    def step(self) -> dict[str, Any]:
+        from tunebench.features import fit_linear_svm, load_features
+
+        features = load_features(self.config, self.splits, ("train", "val"))
+        self.classifier = fit_linear_svm(features["train"], self.splits.train, self.config)
+        predictions = self.classifier.predict(features["val"])
+        targets = np.array([label for _, label in self.splits.val])
+        return {"epoch": 1, **classification_metrics(torch.as_tensor(targets), torch.as_tensor(predictions), "val"),
+                "feature_dim": int(features["train"].shape[1]), "done": True}
+
+    def save_checkpoint(self, checkpoint_dir: str) -> None:
+        with open(os.path.join(checkpoint_dir, SVM_FILE), "wb") as file:
+            pickle.dump(self.classifier, file)
+
+    def load_checkpoint(self, checkpoint_dir: str) -> None:
+        with open(os.path.join(checkpoint_dir, SVM_FILE), "rb") as file:
+            self.classifier = pickle.load(file)
+
+    @staticmethod
+    def evaluate_checkpoint(checkpoint: tune.Checkpoint, config: Mapping[str, Any], splits: ImageSplits,
+                            part: str = "test") -> dict[str, Any]:
+        from tunebench.features import load_features
+
+        with checkpoint.as_directory() as folder, open(os.path.join(folder, SVM_FILE), "rb") as file:
+            classifier = pickle.load(file)
+        predictions = classifier.predict(load_features(config, splits, (part,))[part])
+        targets = np.array([label for _, label in getattr(splits, part)])
+        return {**classification_metrics(torch.as_tensor(targets), torch.as_tensor(predictions), part), "epoch": 1,
+                "targets": targets.tolist(), "predictions": predictions.tolist()}
+
+
+TRAINABLES: dict[str, type[tune.Trainable]] = {"epochs": TrialTrainable, "feature-svm": FeatureSVMTrainable}

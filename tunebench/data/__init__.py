@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Callable
 
 from tunebench import TunebenchError
+from tunebench.data import artworks as _artworks  # noqa: F401  (registers "artworks")
 from tunebench.data import caltech101 as _caltech101  # noqa: F401  (registers "caltech101")
+from tunebench.data import cifar as _cifar  # noqa: F401  (registers "cifar10", "cifar5")
+from tunebench.data import dogs_vs_cats as _dogs_vs_cats  # noqa: F401  (registers "dogs-vs-cats")
 from tunebench.data.images import ImageSplits, Sample, load_rgb
 from tunebench.data.registry import DATASETS
 
@@ -20,8 +24,15 @@ def resolve_data_dir(cli_value: str | None) -> Path:
 
 
 def build_dataset(name: str, data_dir: Path, *, limit_per_class: int | None = None, download: bool = False,
-                  progress: Callable[[str], None] | None = None) -> ImageSplits:
+                  progress: Callable[[str], None] | None = None, split: str | None = None) -> ImageSplits:
+    """The named dataset's splits; `split` picks one of the dataset's split choices where it offers some."""
+    builder = DATASETS.get(name)
+    extra = {}
+    if split is not None:
+        if "split" not in inspect.signature(builder).parameters:
+            raise TunebenchError(f"dataset '{name}' has a fixed split; it takes no split choice (got {split!r})")
+        extra["split"] = split
     if not data_dir.exists() and not download:
         raise TunebenchError(f"data directory {data_dir} does not exist (set --data-dir or TUNEBENCH_DATA)")
-    return DATASETS.get(name)(data_dir, limit_per_class=limit_per_class, download_missing=download,
-                              progress=progress)
+    return builder(data_dir, limit_per_class=limit_per_class, download_missing=download, progress=progress,
+                   **extra)

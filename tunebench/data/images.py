@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 from PIL import Image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
-Sample = tuple[str, int]  # (image path, class index)
+Sample = tuple[str | int, int]  # (image path, class index), or (row of ImageSplits.pixels, class index)
 
 
 @dataclass
@@ -25,6 +26,13 @@ class ImageSplits:
     test: list[Sample]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     split_source: str = ""
+    pixels: np.ndarray | None = None  # (N, H, W, 3) uint8 for datasets held in memory (CIFAR); samples index it
+
+    def open(self, key: str | int, min_side: int | None = None) -> Image.Image:
+        """A sample's image as RGB: a row of `pixels`, or a file decoded with load_rgb."""
+        if isinstance(key, str):
+            return load_rgb(key, min_side)
+        return Image.fromarray(self.pixels[key])
 
     @property
     def num_classes(self) -> int:

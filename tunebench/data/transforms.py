@@ -1,4 +1,13 @@
-"""The report's transforms: Resize 256 -> CenterCrop 224 -> tensor -> normalise, and its augmentations."""
+"""The reports' transforms: resizing, normalisation, colour, and their augmentation pipelines.
+
+resize     crop:   Resize(side * 256/224) -> CenterCrop(side), report 003's Resize 256 / CenterCrop 224
+           square: Resize((side, side)), as Keras' target_size and report 002's 224x224
+normalize  auto:     ImageNet statistics for pretrained weights, 0.5 otherwise (report 003)
+           imagenet: ImageNet mean/std (torchvision's pretrained weights expect them)
+           cifar10:  per-channel standardisation with CIFAR-10's training-set statistics (report 001)
+           unit:     pixels / 255 only (Keras' rescale=1/255, report 004)
+color      rgb | grayscale (one channel, report 004)
+"""
 
 from __future__ import annotations
 
@@ -7,11 +16,24 @@ from torchvision.transforms import v2
 
 SCRATCH_NORMALIZATION = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 IMAGENET_NORMALIZATION = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+CIFAR10_NORMALIZATION = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
+
+RESIZES = ("crop", "square")
+NORMALIZATIONS = ("auto", "imagenet", "cifar10", "unit")
+COLORS = ("rgb", "grayscale")
+AUGMENTATIONS = ("none", "flip_rotate_perspective", "flip_rotate_perspective_jitter",
+                 "flip_rotate_perspective_gray_jitter", "rot90", "cifar", "keras")
 
 
-def normalization(weights: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """ImageNet statistics for pretrained weights (the report reloaded its data for that), 0.5 otherwise."""
-    return IMAGENET_NORMALIZATION if weights == "imagenet" else SCRATCH_NORMALIZATION
+def normalization(weights: str, normalize: str = "auto") -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """(mean, std) to normalise with, or None for pixels / 255 only."""
+    if normalize == "unit":
+        return None
+    if normalize == "cifar10":
+        return CIFAR10_NORMALIZATION
+    if normalize == "imagenet" or weights == "imagenet":
+        return IMAGENET_NORMALIZATION
+    return SCRATCH_NORMALIZATION
 
 
 def resize_side(image_size: int) -> int:
@@ -19,29 +41,60 @@ def resize_side(image_size: int) -> int:
     return round(image_size * 256 / 224)
 
 
+class RandomRightAngle(v2.Transform):
+    """Rotate by 0, 90, 180 or 270 degrees, chosen uniformly (report 002's rotation augmentation)."""
+
+    def make_params(self, flat_inputs: list) -> dict:
+        return {"quarter_turns": int(torch.randint(4, ()))}
+
+    def transform(self, inpt, params: dict):
+        return self._call_kernel(v2.functional.rotate, inpt, 90 * params["quarter_turns"], expand=True)
+
+
 def _augmentation(name: str) -> list:
-    """The report's three pipelines: flips + rotation + perspective, then + ColorJitter, or + Grayscale + jitter."""
+    """The reports' training augmentations (applied after resizing, before normalisation)."""
     if name == "none":
         return []
     geometric = [v2.RandomHorizontalFlip(), v2.RandomVerticalFlip(), v2.RandomRotation(30),
                  v2.RandomPerspective(distortion_scale=0.3, p=0.5)]
     jitter = v2.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1)
     pipelines = {
+        # report 003: flips + rotation + perspective, then + ColorJitter, or + Grayscale + jitter
         "flip_rotate_perspective": geometric,
         "flip_rotate_perspective_jitter": [*geometric, jitter],
         "flip_rotate_perspective_gray_jitter": [*geometric, v2.Grayscale(num_output_channels=3), jitter],
+        # report 002: random rotation by a multiple of 90 degrees
+        "rot90": [RandomRightAngle()],
+        # report 001: Keras rotation_range 15, horizontal flip, width/height shift 0.1
+        "cifar": [v2.RandomAffine(degrees=15, translate=(0.1, 0.1)), v2.RandomHorizontalFlip()],
+        # report 004: Keras shear 0.2 (degrees), zoom 0.3, hflip, brightness 0.8-1.2, rotation 20, shift 0.15;
+        # Keras fills with the nearest pixel, torchvision with black
+        "keras": [v2.RandomAffine(degrees=20, translate=(0.15, 0.15), scale=(0.7, 1.3), shear=0.2),
+                  v2.RandomHorizontalFlip(), v2.ColorJitter(brightness=(0.8, 1.2))],
     }
     return pipelines[name]
 
 
-def image_transform(image_size: int, weights: str, augment: str = "none") -> v2.Compose:
-    """PIL RGB image -> normalised float tensor (3, image_size, image_size)."""
-    mean, std = normalization(weights)
+def image_transform(image_size: int, weights: str = "none", augment: str = "none", *, resize: str = "crop",
+                    normalize: str = "auto", color: str = "rgb") -> v2.Compose:
+    """PIL RGB image -> float tensor (channels, image_size, image_size), channels 3 or 1 (grayscale)."""
+    sizing = ([v2.Resize(resize_side(image_size)), v2.CenterCrop(image_size)] if resize == "crop"
+              else [v2.Resize((image_size, image_size))])
+    stats = normalization(weights, normalize)
     return v2.Compose([
-        v2.Resize(resize_side(image_size)),
-        v2.CenterCrop(image_size),
+        *sizing,
         *_augmentation(augment),
+        *([v2.Grayscale(num_output_channels=1)] if color == "grayscale" else []),
         v2.ToImage(),
         v2.ToDtype(torch.float32, scale=True),
-        v2.Normalize(mean, std),
+        *([v2.Normalize(stats[0][:1] if color == "grayscale" else stats[0],
+                        stats[1][:1] if color == "grayscale" else stats[1])] if stats else []),
     ])
+
+
+def transform_for(config, train: bool) -> v2.Compose:
+    """A trial's transform from its config (augmentation on the training split only)."""
+    return image_transform(config["image_size"], config.get("weights", "none"),
+                           config.get("augment", "none") if train else "none",
+                           resize=config.get("resize", "crop"), normalize=config.get("normalize", "auto"),
+                           color=config.get("color", "rgb"))

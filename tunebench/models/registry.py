@@ -1,6 +1,13 @@
-"""Model registry: build_model(name, num_classes, weights=..., freeze=...) -> nn.Module."""
+"""Model registry: build_model(name, num_classes, **hparams) -> nn.Module.
+
+A model factory takes `num_classes` and keyword arguments named like the hyperparameters it reads
+(weights, freeze, dropout_1, ...); build_model passes it those of `hparams` and ignores the rest, so a
+trial's whole config can be handed over.
+"""
 
 from __future__ import annotations
+
+import inspect
 
 from torch import nn
 
@@ -21,8 +28,15 @@ def set_freeze(model: nn.Module, head: nn.Module, freeze: str) -> None:
         param.requires_grad = not ((freeze == "conv" and not in_head) or (freeze == "fc" and in_head))
 
 
-def build_model(name: str, num_classes: int, *, weights: str = "none", freeze: str = "none") -> nn.Module:
-    return MODELS.get(name)(num_classes=num_classes, weights=weights, freeze=freeze)
+def model_hparams(name: str) -> set[str]:
+    """The hyperparameters model `name` reads: its factory's keyword arguments."""
+    parameters = inspect.signature(MODELS.get(name)).parameters
+    return {key for key, p in parameters.items() if key != "num_classes" and p.kind is not p.VAR_KEYWORD}
+
+
+def build_model(name: str, num_classes: int, **hparams) -> nn.Module:
+    accepted = model_hparams(name)
+    return MODELS.get(name)(num_classes=num_classes, **{k: v for k, v in hparams.items() if k in accepted})
 
 
 def trainable_parameters(model: nn.Module) -> int:

@@ -1,0 +1,115 @@
+"""Kaggle "Best Artworks of All Time" in its archive layout: `artists.csv` + `images/images/<Painter_Name>/*.jpg`.
+
+The 50 painters of `artists.csv` are the classes (CSV names, sorted). Folder names write the painter with
+underscores, and the real archive mangles some: "Albrecht Dürer" is unpacked as `Albrecht_Du╠êrer` (UTF-8 of a
+decomposed "ü" read as cp437). Folders are matched to painters by a normalised name, so that and the NFC/NFD
+spellings all land on the right painter. The split is stratified 80/10/10 (test first, then val from the rest).
+The `resized/` copy of the archive is ignored. The dataset cannot be downloaded without a Kaggle account.
+"""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+from pathlib import Path
+from typing import Callable
+
+from tunebench import TunebenchError
+from tunebench.data.images import ImageSplits, Sample, find_unreadable, is_image_file
+from tunebench.data.registry import DATASETS
+from tunebench.data.splits import first_per_class, stratified_split
+
+CSV_NAME = "artists.csv"
+KAGGLE = "kaggle datasets download ikarus777/best-artworks-of-all-time"
+TEST_FRACTION = 0.1
+VAL_FRACTION = 0.1 / 0.9  # of what is left after the test part: 80/10/10 overall
+SPLIT_SEED = 0  # the split is part of the dataset, not of the search: every search sees the same one
+
+
+def normalise_name(name: str) -> str:
+    """A painter's name reduced for matching: mojibake repaired, accents dropped, casefolded, spaces."""
+    try:
+        name = name.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().replace("_", " ").split())
+
+
+def find_root(data_dir: Path) -> Path | None:
+    """The folder holding artists.csv and images/: data_dir itself or data_dir/best-artworks."""
+    for candidate in (data_dir, data_dir / "best-artworks"):
+        if (candidate / CSV_NAME).is_file() and (candidate / "images").is_dir():
+            return candidate
+    return None
+
+
+def _image_dir(root: Path) -> Path:
+    """images/images as Kaggle unpacks it, or a single images/ level."""
+    doubled = root / "images" / "images"
+    return doubled if doubled.is_dir() else root / "images"
+
+
+def read_painters(csv_path: Path) -> list[str]:
+    """The painters named in artists.csv (NFC), sorted and without duplicates."""
+    try:
+        with csv_path.open(encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise TunebenchError(f"cannot read {csv_path} ({type(exc).__name__}: {exc})") from None
+    if not rows or "name" not in rows[0]:
+        raise TunebenchError(f"{csv_path} has no 'name' column (expected the Kaggle artists.csv)")
+    names = {unicodedata.normalize("NFC", (row["name"] or "").strip()) for row in rows}
+    names.discard("")
+    if not names:
+        raise TunebenchError(f"{csv_path} names no painters")
+    return sorted(names)
+
+
+def _missing_error(data_dir: Path, download_missing: bool) -> TunebenchError:
+    cannot = "it cannot be downloaded automatically; " if download_missing else ""
+    return TunebenchError(
+        f"Best Artworks of All Time not found in {data_dir}: expected {data_dir}/{CSV_NAME} and "
+        f"{data_dir}/images/images/<Painter_Name>/<Painter_Name>_N.jpg ({cannot}run `{KAGGLE}` "
+        f"and unzip it into {data_dir})")
+
+
+@DATASETS.register("artworks")
+def artworks(data_dir: Path, *, limit_per_class: int | None = None, download_missing: bool = False,
+             progress: Callable[[str], None] | None = None) -> ImageSplits:
+    root = find_root(data_dir)
+    if root is None:
+        raise _missing_error(data_dir, download_missing)
+    classes = read_painters(root / CSV_NAME)
+    by_key = {normalise_name(name): name for name in classes}
+    images = _image_dir(root)
+
+    skipped: list[tuple[str, str]] = []
+    folders: dict[str, list[Path]] = {name: [] for name in classes}
+    for folder in sorted(d for d in images.iterdir() if d.is_dir() and not d.name.startswith(".")):
+        painter = by_key.get(normalise_name(folder.name))
+        if painter is None:
+            skipped.append((str(folder), f"folder matches no painter in {CSV_NAME}"))
+        else:
+            folders[painter].append(folder)
+    for painter, found in folders.items():
+        if not found:
+            raise TunebenchError(f"painter '{painter}' of {CSV_NAME} has no image folder: expected "
+                                 f"{images / painter.replace(' ', '_')}")
+
+    index = {name: i for i, name in enumerate(classes)}
+    samples: list[Sample] = []
+    for painter, found in folders.items():
+        files = sorted(str(p) for folder in found for p in folder.iterdir() if p.is_file() and is_image_file(p))
+        if not files:
+            raise TunebenchError(f"image folder {found[0]} of painter '{painter}' has no images")
+        samples.extend((path, index[painter]) for path in files)
+
+    unreadable = find_unreadable([path for path, _ in samples], progress)
+    skipped.extend(sorted(unreadable.items()))
+    samples = [s for s in samples if s[0] not in unreadable]
+    rest, test = stratified_split(samples, TEST_FRACTION, SPLIT_SEED)
+    train, val = stratified_split(rest, VAL_FRACTION, SPLIT_SEED)
+    train, val, test = (first_per_class(part, limit_per_class) for part in (train, val, test))
+    return ImageSplits(classes, train, val, test, skipped, f"stratified 80/10/10 (seed {SPLIT_SEED})")
