@@ -9,11 +9,11 @@ from search_spaces import (alexnet_caltech, cnn_catsdogs, cnn_cifar10, featx_cif
 from tunebench import TunebenchError
 from tunebench.benchmark import Benchmark, load_benchmark_file
 
-BENCHMARKS: dict[str, Benchmark] = {
-    module.BENCHMARK.name: module.BENCHMARK
-    for module in (alexnet_caltech, resnet50_caltech, vgg16_caltech, resnet50_artworks, cnn_cifar10,
-                   inception_cifar10, cnn_catsdogs, transfer_catsdogs, featx_cifar5)
-}
+_MODULES = (alexnet_caltech, resnet50_caltech, vgg16_caltech, resnet50_artworks, cnn_cifar10, inception_cifar10,
+            cnn_catsdogs, transfer_catsdogs, featx_cifar5)
+BENCHMARKS: dict[str, Benchmark] = {module.BENCHMARK.name: module.BENCHMARK for module in _MODULES}
+# each module's docstring: what the report did and where the PyTorch version differs (tunebench show prints it)
+NOTES: dict[str, str] = {module.BENCHMARK.name: (module.__doc__ or "").strip() for module in _MODULES}
 
 
 def get_benchmark(name_or_path: str) -> Benchmark:

@@ -45,11 +45,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from search_spaces import get_benchmark
+    from search_spaces import NOTES, get_benchmark
 
     b = get_benchmark(args.benchmark)
     print(f"{b.name}: {b.description}\n  model {b.model}, dataset {b.dataset}, metric {b.metric} ({b.mode}), "
           f"{b.max_epochs} epochs, seed report {b.seed_report}")
+    if NOTES.get(b.name):
+        print("\n" + NOTES[b.name])
     print("\ndefaults:\n" + "\n".join(f"  {k} = {v}" for k, v in b.defaults.items()))
     print("\nsearch space (--search optuna | random):\n" + "\n".join(f"  {k}: {_describe(d)}" for k, d in b.space.items()))
     if b.grid:
