@@ -17,13 +17,10 @@ from typing import Callable
 from tunebench import TunebenchError
 from tunebench.data.images import ImageSplits, Sample, find_unreadable, is_image_file
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import first_per_class, stratified_split
+from tunebench.data.splits import SPLIT_SEED, first_per_class, train_val_test
 
 CSV_NAME = "artists.csv"
 KAGGLE = "kaggle datasets download ikarus777/best-artworks-of-all-time"
-TEST_FRACTION = 0.1
-VAL_FRACTION = 0.1 / 0.9  # of what is left after the test part: 80/10/10 overall
-SPLIT_SEED = 0  # the split is part of the dataset, not of the search: every search sees the same one
 
 
 def normalise_name(name: str) -> str:
@@ -109,7 +106,6 @@ def artworks(data_dir: Path, *, limit_per_class: int | None = None, download_mis
     unreadable = find_unreadable([path for path, _ in samples], progress)
     skipped.extend(sorted(unreadable.items()))
     samples = [s for s in samples if s[0] not in unreadable]
-    rest, test = stratified_split(samples, TEST_FRACTION, SPLIT_SEED)
-    train, val = stratified_split(rest, VAL_FRACTION, SPLIT_SEED)
+    train, val, test = train_val_test(samples, test=0.1, val=0.1)
     train, val, test = (first_per_class(part, limit_per_class) for part in (train, val, test))
     return ImageSplits(classes, train, val, test, skipped, f"stratified 80/10/10 (seed {SPLIT_SEED})")

@@ -14,11 +14,10 @@ from typing import Callable
 from tunebench import TunebenchError
 from tunebench.data.images import ImageSplits, Sample, find_unreadable, is_image_file
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import first_per_class, stratified_split
+from tunebench.data.splits import SPLIT_SEED, first_per_class, stratified_split
 
 CATEGORIES = "101_ObjectCategories"
 NOT_A_CLASS = "BACKGROUND_Google"
-SPLIT_SEED = 0  # the split is part of the dataset, not of the search: every search sees the same one
 
 
 def find_root(data_dir: Path) -> Path | None:

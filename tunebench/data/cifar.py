@@ -17,7 +17,7 @@ import numpy as np
 from tunebench import TunebenchError
 from tunebench.data.images import ImageSplits, Sample
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import first_per_class, stratified_split
+from tunebench.data.splits import SPLIT_SEED, first_per_class, stratified_split
 
 FOLDER = "cifar-10-batches-py"
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -26,7 +26,6 @@ TEST_BATCH = "test_batch"
 META = "batches.meta"
 CIFAR5_CLASSES = ("dog", "frog", "horse", "ship", "truck")  # report 000, relabelled 0..4 in this order
 VAL_FRACTION = 0.1
-SPLIT_SEED = 0  # the split is part of the dataset, not of the search: every search sees the same one
 
 
 def find_folder(data_dir: Path) -> Path | None:

@@ -15,14 +15,13 @@ from typing import Callable
 from tunebench import TunebenchError
 from tunebench.data.images import ImageSplits, Sample, find_unreadable
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import first_per_class, stratified_split
+from tunebench.data.splits import SPLIT_SEED, first_per_class, train_val_test
 
 CLASSES = ["cat", "dog"]
 KAGGLE = "kaggle competitions download -c dogs-vs-cats"
 FILE_NAME = re.compile(r"(cat|dog)\.\d+\.jpe?g", re.IGNORECASE)
-SPLITS = {"80/10/10": (0.10, 0.10 / 0.90), "64/16/20": (0.20, 0.16 / 0.80)}  # (test, val of the rest)
+SPLITS = {"80/10/10": (0.10, 0.10), "64/16/20": (0.20, 0.16)}  # (test, val) fractions of all images
 DEFAULT_SPLIT = "80/10/10"
-SPLIT_SEED = 0  # the split is part of the dataset, not of the search: every search sees the same one
 
 
 def _labelled(folder: Path) -> list[Path]:
@@ -58,8 +57,7 @@ def dogs_vs_cats(data_dir: Path, *, limit_per_class: int | None = None, download
     unreadable = find_unreadable([path for path, _ in samples], progress)
     samples = [s for s in samples if s[0] not in unreadable]
     test_fraction, val_fraction = SPLITS[split]
-    rest, test = stratified_split(samples, test_fraction, SPLIT_SEED)
-    train, val = stratified_split(rest, val_fraction, SPLIT_SEED)
+    train, val, test = train_val_test(samples, test=test_fraction, val=val_fraction)
     train, val, test = (first_per_class(part, limit_per_class) for part in (train, val, test))
     return ImageSplits(list(CLASSES), train, val, test, sorted(unreadable.items()),
                        f"stratified {split} (seed {SPLIT_SEED})")

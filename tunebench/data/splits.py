@@ -8,6 +8,8 @@ from typing import Sequence
 
 from tunebench.data.images import Sample
 
+SPLIT_SEED = 0  # the split is part of the dataset, not of the search: every search sees the same one
+
 
 def stratified_split(samples: Sequence[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
     """Split samples into (rest, part) with `fraction` of every class in `part`.
@@ -28,6 +30,13 @@ def stratified_split(samples: Sequence[Sample], fraction: float, seed: int) -> t
         part.extend(members[:k])
         rest.extend(members[k:])
     return sorted(rest), sorted(part)
+
+
+def train_val_test(samples: Sequence[Sample], test: float, val: float) -> tuple[list[Sample], list[Sample], list[Sample]]:
+    """Stratified (train, val, test) with fractions `test` and `val` of all samples (test split off first)."""
+    rest, test_part = stratified_split(samples, test, SPLIT_SEED)
+    train, val_part = stratified_split(rest, val / (1 - test), SPLIT_SEED)
+    return train, val_part, test_part
 
 
 def first_per_class(samples: Sequence[Sample], limit: int | None) -> list[Sample]:
