@@ -34,3 +34,11 @@ def test_trials_table_rows_outcomes_and_order():
 def test_reference_table_difference():
     table = reference_table({"scratch": 0.41, "pretrained": 0.81}, test_acc=0.5)
     assert table["this search - report"].round(2).tolist() == [0.09, -0.31]
+
+
+def test_outcome_follows_the_epochs_the_trial_planned():
+    from tunebench.reports import trial_outcome
+
+    # a two-stage transfer trial plans 3 + 3 epochs under a 13-epoch cap; ASHA's last result says done too
+    assert trial_outcome({"epoch": 6, "planned_epochs": 6, "done": True}, max_epochs=13) == "completed"
+    assert trial_outcome({"epoch": 1, "planned_epochs": 6, "done": True}, max_epochs=13) == "stopped by scheduler"

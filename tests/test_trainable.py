@@ -112,6 +112,10 @@ def test_each_configuration_is_trained_three_times_with_different_seeds(ray_loca
     assert results[-1]["executions"] == 3
     assert results[-1]["val_acc"] == pytest.approx(sum(runs) / 3)
     saved = trainable.save()
+    resumed = tune.with_parameters(TrialTrainable, splits=dogs_vs_cats_splits)(config)
+    resumed.restore(saved)
+    assert resumed.finished == [True, True, True] and resumed.latest == trainable.latest
+    resumed.stop()
     test = TrialTrainable.evaluate_checkpoint(saved.checkpoint, config, dogs_vs_cats_splits)
     assert len(test["predictions"]) == len(dogs_vs_cats_splits.test) and set(test["predictions"]) <= {0, 1}
     trainable.stop()

@@ -25,7 +25,7 @@ def trial_outcome(last_result: Mapping[str, Any] | None, max_epochs: int, error:
         return "no result"
     if last_result.get("early_stop"):
         return "early-stopped"
-    if last_result.get("done") or last_result.get("epoch", 0) >= max_epochs:
+    if last_result.get("epoch", 0) >= last_result.get("planned_epochs", max_epochs):
         return "completed"
     return "stopped by scheduler"
 

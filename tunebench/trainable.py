@@ -120,6 +120,7 @@ class TrialTrainable(tune.Trainable):
                 for i, (latest, best, done) in enumerate(zip(self.latest, self.best, self.finished))]
         report = _mean(kept)
         report["epoch"] = max(m["epoch"] for m in self.latest)
+        report["planned_epochs"] = self.epochs  # a two-stage fit may plan fewer than config["epochs"]
         if len(self.fits) > 1:
             report["executions"] = len(self.fits)
             report.update({f"val_acc_execution_{i}": m["val_acc"] for i, m in enumerate(kept)})
@@ -127,13 +128,14 @@ class TrialTrainable(tune.Trainable):
         return {**report, "done": all(self.finished)}
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
-        torch.save({"executions": [s.state_dict() for s in self.states]}, os.path.join(checkpoint_dir, STATE_FILE))
+        torch.save({"executions": [s.state_dict() for s in self.states], "latest": self.latest, "best": self.best,
+                    "finished": self.finished}, os.path.join(checkpoint_dir, STATE_FILE))
 
     def load_checkpoint(self, checkpoint_dir: str) -> None:
         saved = torch.load(os.path.join(checkpoint_dir, STATE_FILE), map_location=self.device, weights_only=False)
         for state, state_dict in zip(self.states, saved["executions"]):
             state.load_state_dict(state_dict)
-        self.finished = [s.epoch >= self.epochs for s in self.states]
+        self.latest, self.best, self.finished = saved["latest"], saved["best"], saved["finished"]
 
     @staticmethod
     def evaluate_checkpoint(checkpoint: tune.Checkpoint, config: Mapping[str, Any], splits: ImageSplits,
@@ -178,7 +180,7 @@ class FeatureSVMTrainable(tune.Trainable):
         self.classifier = fit_linear_svm(features["train"], self.splits.train, self.config)
         predictions = self.classifier.predict(features["val"])
         targets = np.array([label for _, label in self.splits.val])
-        return {"epoch": 1, **classification_metrics(torch.as_tensor(targets), torch.as_tensor(predictions), "val"),
+        return {"epoch": 1, "planned_epochs": 1, **classification_metrics(torch.as_tensor(targets), torch.as_tensor(predictions), "val"),
                 "feature_dim": int(features["train"].shape[1]), "done": True}
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
