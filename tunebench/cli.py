@@ -1,4 +1,4 @@
-"""tunebench command line: list | show | search.  main(argv) -> exit code; errors are one line, never a traceback."""
+"""tunebench command line: list | show | search | compare | report | ui.  main(argv) -> exit code; errors are one line, never a traceback."""
 
 from __future__ import annotations
 
@@ -95,6 +95,78 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _reader(uri: str):
+    """A Tracker for reading records: an unreachable server fails in seconds, not after minutes of retries."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    from tunebench.tracking import Tracker
+
+    return Tracker(uri)
+
+
+COMPARE_FORMATS = ("table", "markdown", "csv", "html")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from search_spaces import BENCHMARKS, get_benchmark
+    from tunebench.reports import compare_table
+    from tunebench.tracking import split_runs
+
+    names = [get_benchmark(name).name for name in args.benchmarks] if args.benchmarks else None
+    tracker = _reader(args.tracking_uri)
+    searches, trials = split_runs(tracker.runs(names))
+    if searches.empty:
+        raise TunebenchError(f"no searches{' of ' + ', '.join(names) if names else ''} in {args.tracking_uri}")
+    info = {b.name: {"dataset": b.dataset, "metric": b.metric, "reference": b.reference} for b in BENCHMARKS.values()}
+    table = compare_table(searches, trials, info)
+    render = {"table": lambda t: t.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
+              "markdown": lambda t: t.to_markdown(index=False, floatfmt=".4g"),
+              "csv": lambda t: t.to_csv(index=False),
+              "html": lambda t: t.to_html(index=False, float_format=lambda v: f"{v:.4g}")}[args.format]
+    text = render(table)
+    if args.output:
+        try:
+            Path(args.output).write_text(text + "\n")
+        except OSError as exc:
+            raise TunebenchError(f"cannot write --output {args.output}: {exc.strerror}") from None
+        print(f"{len(table)} searches written to {args.output}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from search_spaces import get_benchmark
+    from tunebench.study_report import write_report
+
+    benchmark = get_benchmark(args.benchmark)
+    output = Path(args.output or f"reports/{benchmark.name}")
+    path = write_report(_reader(args.tracking_uri), benchmark, args.search, output)
+    print(f"report: {path} and {path.with_suffix('.html')} (also on the search's MLflow run under report/)")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    import subprocess
+
+    if args.tracking_uri.startswith(("http://", "https://")):
+        print(f"{args.tracking_uri} is an MLflow server: open it in a browser")
+        return 0
+    _reader(args.tracking_uri)  # a one-line error for an unusable store, before starting a server
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", args.tracking_uri,
+               "--host", args.host, "--port", str(args.port)]
+    print(f"MLflow UI on {args.tracking_uri}: http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True)
+    try:
+        return subprocess.run(command).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
+def _tracking_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI),
+                        help=f"MLflow store (default: $MLFLOW_TRACKING_URI, else {DEFAULT_TRACKING_URI})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tunebench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -126,9 +198,28 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--smoke", action="store_true", help="a tiny run: small images, few images, ~1 minute")
     search.add_argument("--name", help="name of the search (Ray experiment and MLflow parent run)")
     search.add_argument("--storage-path", default="ray_results", help="where Ray keeps trials and checkpoints")
-    search.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI),
-                        help=f"MLflow store (default: $MLFLOW_TRACKING_URI, else {DEFAULT_TRACKING_URI})")
+    _tracking_option(search)
     search.set_defaults(run=cmd_search)
+
+    compare = commands.add_parser("compare", help="one row per search across benchmarks, beside the reports' results")
+    compare.add_argument("benchmarks", nargs="*", metavar="BENCHMARK", help="only these benchmarks (default: all)")
+    compare.add_argument("--format", choices=COMPARE_FORMATS, default="table")
+    compare.add_argument("--output", help="write to this file instead of printing")
+    _tracking_option(compare)
+    compare.set_defaults(run=cmd_compare)
+
+    report = commands.add_parser("report", help="a search's study report: Markdown + PNGs + HTML")
+    report.add_argument("benchmark")
+    report.add_argument("--search", default="latest", help="the search's MLflow parent run id, or latest (default)")
+    report.add_argument("--output", help="folder for report.md, report.html and the plots (default reports/NAME)")
+    _tracking_option(report)
+    report.set_defaults(run=cmd_report)
+
+    ui = commands.add_parser("ui", help="the MLflow UI on the tracking store")
+    ui.add_argument("--port", type=int, default=5000)
+    ui.add_argument("--host", default="127.0.0.1")
+    _tracking_option(ui)
+    ui.set_defaults(run=cmd_ui)
     return parser
 
 

@@ -17,6 +17,18 @@ def epoch_metrics(result: Mapping[str, Any]) -> dict[str, float]:
     return {k: v for k, v in result.items() if k in EPOCH_METRICS or k.startswith(EXECUTION_METRIC)}
 
 
+BEST_OF = {"val_acc": max, "val_loss": min, "val_macro_recall": max, "val_macro_f1": max}
+
+
+def best_so_far(best: Mapping[str, float], metrics: Mapping[str, float]) -> dict[str, float]:
+    """A trial's best_val_acc, best_val_loss, ... updated with one epoch's metrics (logged on its run at the end)."""
+    updated = dict(best)
+    for key, better in BEST_OF.items():
+        if metrics.get(key) is not None:
+            updated[f"best_{key}"] = better(updated.get(f"best_{key}", metrics[key]), metrics[key])
+    return updated
+
+
 def trial_outcome(last_result: Mapping[str, Any] | None, max_epochs: int, error: bool = False) -> str:
     """How a trial ended: completed, early-stopped (patience), stopped by the scheduler, or error."""
     if error:
@@ -86,3 +98,196 @@ def classification_table(true: Sequence[str], predicted: Sequence[str]) -> pd.Da
     table = pd.DataFrame(report).transpose()
     table.index.name = "class"
     return table.reset_index()
+
+
+# --- reading a store back: tunebench compare / report (inputs are mlflow.search_runs DataFrames) ---
+
+CURVE_METRICS = ("train_loss", "val_loss", "train_acc", "val_acc", "stage")
+PARENT_TAG_COLUMN = "mlflow.parentRunId"
+
+
+def parse_param(text: Any) -> Any:
+    """An MLflow param (always a string) back to a number, None or bool where it was one."""
+    if text is None or (isinstance(text, float) and pd.isna(text)) or text == "None":
+        return None
+    if text in ("True", "False"):
+        return text == "True"
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        return text
+    return int(number) if number.is_integer() and "." not in str(text) and "e" not in str(text).lower() else number
+
+
+def _seconds(runs: pd.DataFrame) -> pd.Series:
+    return (pd.to_datetime(runs["end_time"]) - pd.to_datetime(runs["start_time"])).dt.total_seconds()
+
+
+def format_value(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def report_best(reference: Mapping[str, float]) -> tuple[str | None, float | None]:
+    """The report's best published test accuracy (labels saying 'validation' are not test results)."""
+    tests = {k: v for k, v in reference.items() if "validation" not in k}
+    if not tests:
+        return None, None
+    label = max(tests, key=tests.get)
+    return label, tests[label]
+
+
+def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
+                  benchmarks: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per search: what ran, how it went, its best values (maxima over its trial runs), its test
+    accuracy and the report's best published result beside it.
+
+    `benchmarks` maps a benchmark name to {"dataset", "metric", "reference"}; searches of benchmarks not in it
+    keep empty reference columns.
+    """
+    rows = []
+    for _, search in searches.iterrows():
+        own = trials[trials[f"tags.{PARENT_TAG_COLUMN}"] == search["run_id"]]
+        info = benchmarks.get(search["tags.benchmark"], {})
+        metric = info.get("metric", "val_acc")
+        best_params = {c.removeprefix("tags.best."): search[c] for c in search.index
+                       if c.startswith("tags.best.") and c != "tags.best_trial" and pd.notna(search[c])}
+        label, reference = report_best(info.get("reference", {}))
+        test_acc = search.get("metrics.test_acc")
+
+        def best(key: str, better=max):
+            column = f"metrics.best_{key}"
+            return better(own[column].dropna()) if column in own and own[column].notna().any() else None
+
+        rows.append({
+            "benchmark": search["tags.benchmark"], "search": search.get("tags.mlflow.runName"),
+            "model": best_params.get("model", search.get("params.model")), "dataset": info.get("dataset"),
+            "algorithm": search.get("tags.search"), "scheduler": search.get("tags.scheduler"),
+            "status": search["status"], "trials": len(own),
+            "stopped_early": int(own.get("tags.outcome", pd.Series(dtype=str)).isin(
+                ["stopped by scheduler", "early-stopped"]).sum()),
+            "best_hyperparameters": ", ".join(f"{k}={format_value(parse_param(v))}" for k, v in sorted(best_params.items())
+                                              if k != "model"),
+            "metric": metric, "best_metric": best(metric, min if metric.endswith("loss") else max),
+            "best_val_acc": best("val_acc"), "best_val_macro_f1": best("val_macro_f1"),
+            "test_acc": test_acc, "test_macro_f1": search.get("metrics.test_macro_f1"),
+            "epochs": int(pd.to_numeric(own.get("tags.epochs_run", pd.Series(dtype=str))).sum()),
+            "trial_hours": float(_seconds(own).sum() / 3600) if len(own) else 0.0,
+            "wall_minutes": float(_seconds(search.to_frame().T).iloc[0] / 60) if pd.notna(search["end_time"]) else None,
+            "report": label, "report_test_acc": reference,
+            "test_acc - report": (test_acc - reference) if reference is not None and pd.notna(test_acc) else None,
+        })
+    table = pd.DataFrame(rows)
+    return table.sort_values(["benchmark", "search"]).reset_index(drop=True) if len(table) else table
+
+
+def trials_frame(trials: pd.DataFrame, swept: Sequence[str]) -> pd.DataFrame:
+    """One row per trial run of a search: id, swept hyperparameters (typed), best values, epochs, outcome,
+    seconds, end time; in order of completion."""
+    frame = pd.DataFrame({
+        "run_id": trials["run_id"], "trial": trials.get("tags.trial_id", trials["run_id"]),
+        **{key: trials.get(f"params.{key}", pd.Series(index=trials.index, dtype=object)).map(parse_param)
+           for key in swept},
+        **{f"best_{k}": trials.get(f"metrics.best_{k}") for k in BEST_OF},
+        "epochs": pd.to_numeric(trials.get("tags.epochs_run", pd.Series(0, index=trials.index))).fillna(0).astype(int),
+        "outcome": trials.get("tags.outcome"), "seconds": _seconds(trials), "end_time": pd.to_datetime(trials["end_time"]),
+    })
+    return frame.sort_values("end_time", na_position="last").reset_index(drop=True)
+
+
+def fill_best_from_histories(trials: pd.DataFrame, histories: pd.DataFrame) -> pd.DataFrame:
+    """best_val_* of trials whose runs do not carry them (runs still open, older records), from their curves."""
+    filled = trials.copy()
+    for key, better in BEST_OF.items():
+        column = f"best_{key}"
+        if histories.empty or key not in set(histories["key"]):
+            continue
+        values = histories[histories["key"] == key].groupby("run_id")["value"]
+        derived = filled["run_id"].map(values.max() if better is max else values.min())
+        filled[column] = filled[column].fillna(derived) if column in filled else derived
+    return filled
+
+
+def one_factor_table(trials: pd.DataFrame, param: str, metric: str, mode: str) -> pd.DataFrame:
+    """The reports' "value | validation loss | validation accuracy" table: for each value of `param`, the
+    best trial with that value (by `metric`), its val loss and val accuracy, and how many trials had it."""
+    column = f"best_{metric}"
+    rows = []
+    for value, group in trials.groupby(trials[param].astype(str), sort=False):
+        ranked = group.sort_values(column, ascending=(mode == "min"), na_position="last")
+        best = ranked.iloc[0]
+        rows.append({param: best[param], "val_loss": best.get("best_val_loss"), "val_acc": best.get("best_val_acc"),
+                     **({metric: best[column]} if metric not in ("val_loss", "val_acc") else {}),
+                     "trials": len(group)})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    try:
+        return table.sort_values(param).reset_index(drop=True)
+    except TypeError:  # mixed types (None and numbers): keep first-seen order
+        return table
+
+
+def rank_trials(trials: pd.DataFrame, metric: str, mode: str) -> pd.Series:
+    """Rank of each trial by its best metric (1 = best), indexed by run id."""
+    order = trials.sort_values(f"best_{metric}", ascending=(mode == "min"), na_position="last")["run_id"]
+    return pd.Series(range(1, len(order) + 1), index=order.values)
+
+
+def curves_frame(histories: pd.DataFrame, trials: pd.DataFrame, metric: str, mode: str) -> pd.DataFrame:
+    """Per-epoch curves of every trial: trial, epoch, train/val loss and accuracy (and stage), rank."""
+    if histories.empty:
+        return pd.DataFrame(columns=["trial", "epoch", "rank"])
+    wide = histories.pivot_table(index=["run_id", "step"], columns="key", values="value").reset_index()
+    wide = wide.rename(columns={"step": "epoch"})
+    ranks = rank_trials(trials, metric, mode)
+    names = dict(zip(trials["run_id"], trials["trial"]))
+    wide["rank"] = wide["run_id"].map(ranks)
+    wide["trial"] = wide["run_id"].map(names)
+    return wide.drop(columns="run_id").sort_values(["rank", "epoch"]).reset_index(drop=True)
+
+
+def best_so_far_frame(trials: pd.DataFrame, metric: str, mode: str) -> pd.DataFrame:
+    """How fast the search found its best: in order of completion, the cumulative epochs and trial time spent,
+    and the best metric value so far."""
+    done = trials.dropna(subset=["end_time"])
+    values = done[f"best_{metric}"]
+    best = values.cummin() if mode == "min" else values.cummax()
+    return pd.DataFrame({"trial": done["trial"], "cumulative_epochs": done["epochs"].cumsum(),
+                         "cumulative_time_s": done["seconds"].cumsum(), "best": best}).reset_index(drop=True)
+
+
+def importances(trials: pd.DataFrame, params: Sequence[str], metric: str, mode: str) -> pd.Series:
+    """Optuna's hyperparameter importance (its default fANOVA evaluator) over the trials that reported the
+    metric; sums to 1. Empty when fewer than two trials or no hyperparameter varied."""
+    import optuna
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    finished = trials.dropna(subset=[f"best_{metric}"])
+    varied = [p for p in params if finished[p].astype(str).nunique() > 1]
+    if len(finished) < 2 or not varied:
+        return pd.Series(dtype=float)
+    distributions = {}
+    for p in varied:
+        values = finished[p]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            low, high = float(values.min()), float(values.max())
+            distributions[p] = FloatDistribution(low, high, log=low > 0 and high / low > 100)
+        else:
+            distributions[p] = CategoricalDistribution(sorted(set(values.astype(str))))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize" if mode == "min" else "maximize")
+    for _, row in finished.iterrows():
+        study.add_trial(optuna.trial.create_trial(
+            params={p: (float(row[p]) if isinstance(distributions[p], FloatDistribution) else str(row[p]))
+                    for p in varied},
+            distributions=distributions, value=float(row[f"best_{metric}"])))
+    return pd.Series(optuna.importance.get_param_importances(study, normalize=True), dtype=float)
+
+
+def confusion_frame(predictions: pd.DataFrame, classes: Sequence[str] | None = None) -> pd.DataFrame:
+    """Counts of (true, predicted) test labels: rows true class, columns predicted class, same order."""
+    labels = list(classes) if classes else sorted(set(predictions["true"]) | set(predictions["predicted"]))
+    matrix = pd.crosstab(pd.Categorical(predictions["true"], labels), pd.Categorical(predictions["predicted"], labels),
+                         dropna=False)
+    matrix.index.name, matrix.columns.name = "true", "predicted"
+    return matrix

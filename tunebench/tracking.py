@@ -10,12 +10,15 @@ import math
 import logging
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ray.tune import Callback
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 from tunebench import TunebenchError
-from tunebench.reports import epoch_metrics, trial_outcome
+from tunebench.reports import best_so_far, epoch_metrics, trial_outcome
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
 PARENT_TAG = "mlflow.parentRunId"
@@ -78,6 +81,51 @@ class Tracker:
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status=status)
 
+    # reading the records back: tunebench compare / report
+
+    def runs(self, experiment_names: list[str] | None = None) -> "pd.DataFrame":
+        """Every run (parents and trials) of the named experiments, or of all of them, as mlflow.search_runs
+        gives them: run_id, status, start_time, end_time, metrics.*, params.*, tags.*."""
+        import mlflow
+        import pandas as pd
+
+        mlflow.set_tracking_uri(self.uri)
+        if experiment_names is not None:
+            experiment_names = [n for n in experiment_names if self.client.get_experiment_by_name(n)]
+            if not experiment_names:
+                return pd.DataFrame()
+        runs = mlflow.search_runs(experiment_names=experiment_names, search_all_experiments=experiment_names is None)
+        for column in ("tags.benchmark", f"tags.{PARENT_TAG}"):
+            if column not in runs:
+                runs[column] = None
+        return runs
+
+    def metric_histories(self, run_ids: list[str], keys: tuple[str, ...]) -> "pd.DataFrame":
+        """Per-step values of `keys` for each run: columns run_id, key, step, value, timestamp."""
+        import pandas as pd
+
+        rows = [(run_id, m.key, m.step, m.value, m.timestamp) for run_id in run_ids for key in keys
+                for m in self.client.get_metric_history(run_id, key)]
+        return pd.DataFrame(rows, columns=["run_id", "key", "step", "value", "timestamp"])
+
+    def download(self, run_id: str, artifact: str, folder: Path) -> Path | None:
+        """An artifact of a run, downloaded into folder; None when the run has no such artifact."""
+        if artifact not in {a.path for a in self.client.list_artifacts(run_id)}:
+            return None
+        return Path(self.client.download_artifacts(run_id, artifact, str(folder)))
+
+    def log_artifacts(self, run_id: str, folder: Path, artifact_path: str) -> None:
+        self.client.log_artifacts(run_id, str(folder), artifact_path)
+
+
+def split_runs(runs: "pd.DataFrame") -> tuple["pd.DataFrame", "pd.DataFrame"]:
+    """(searches, trials): parent runs carry the benchmark tag, trial runs the parent's id."""
+    if runs.empty:
+        return runs, runs
+    trials = runs[runs[f"tags.{PARENT_TAG}"].notna()]
+    searches = runs[runs[f"tags.{PARENT_TAG}"].isna() & runs["tags.benchmark"].notna()]
+    return searches.reset_index(drop=True), trials.reset_index(drop=True)
+
 
 class TrialRuns(Callback):
     """Tune callback: a child run per trial nested under the search's parent run, metrics every epoch.
@@ -93,6 +141,7 @@ class TrialRuns(Callback):
         self.run_map_path = run_map_path
         self.runs: dict[str, str] = json.loads(run_map_path.read_text()) if run_map_path.is_file() else {}
         self.open: set[str] = set()
+        self.best: dict[str, dict[str, float]] = {}  # trial id -> best_val_* so far
 
     def _save_map(self) -> None:
         self.run_map_path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +164,7 @@ class TrialRuns(Callback):
         if run_id:
             metrics = epoch_metrics(result)
             self.tracker.log_metrics(run_id, metrics, step=int(result.get("epoch", result["training_iteration"])))
+            self.best[trial.trial_id] = best_so_far(self.best.get(trial.trial_id, {}), metrics)
 
     def _end(self, trial, status: str, outcome: str) -> None:
         run_id = self.runs.get(trial.trial_id)
@@ -122,6 +172,7 @@ class TrialRuns(Callback):
             return
         last = trial.last_result or {}
         self.tracker.set_tags(run_id, {"outcome": outcome, "epochs_run": last.get("epoch", 0)})
+        self.tracker.log_metrics(run_id, self.best.pop(trial.trial_id, {}))  # best_val_acc, best_val_loss, ...
         self.tracker.end_run(run_id, status)
         self.open.discard(run_id)
 

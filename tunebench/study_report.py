@@ -1,0 +1,177 @@
+"""`tunebench report`: one search's study report (Markdown + PNGs, and an HTML page embedding them), written
+from its MLflow records and logged back on the search's parent run under `report/`.
+
+The data comes from reports.py, the drawing from plots.py; this module only reads the records, puts the
+pieces in order and writes the files.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from tunebench import TunebenchError, plots
+from tunebench.benchmark import Benchmark
+from tunebench.reports import (CURVE_METRICS, best_so_far_frame, confusion_frame, curves_frame,
+                               format_value, fill_best_from_histories, importances, one_factor_table, parse_param,
+                               report_best, trials_frame)
+from tunebench.tracking import Tracker, split_runs
+
+
+@dataclass
+class Section:
+    title: str
+    text: str = ""
+    table: pd.DataFrame | None = None
+    images: list[Path] = field(default_factory=list)
+
+
+def find_search(tracker: Tracker, benchmark: Benchmark, search: str) -> tuple[pd.Series, pd.DataFrame]:
+    """The parent run of a search (`latest` or a run id) and its trial runs."""
+    searches, trials = split_runs(tracker.runs([benchmark.name]))
+    if searches.empty:
+        raise TunebenchError(f"no searches of {benchmark.name} in {tracker.uri}")
+    if search == "latest":
+        parent = searches.sort_values("start_time").iloc[-1]
+    else:
+        match = searches[searches["run_id"] == search]
+        if match.empty:
+            raise TunebenchError(f"no search with run id {search} in experiment {benchmark.name} at {tracker.uri}")
+        parent = match.iloc[0]
+    return parent, trials[trials["tags.mlflow.parentRunId"] == parent["run_id"]]
+
+
+def _summary(benchmark: Benchmark, parent: pd.Series, trials: pd.DataFrame) -> Section:
+    label, reference = report_best(benchmark.reference)
+    rows = {
+        "benchmark": benchmark.name, "search": parent.get("tags.mlflow.runName"), "run id": parent["run_id"],
+        "status": parent["status"], "algorithm": parent.get("tags.search"), "scheduler": parent.get("tags.scheduler"),
+        "trials": len(trials), "swept": parent.get("params.swept"), "metric": f"{benchmark.metric} ({benchmark.mode})",
+        f"best {benchmark.metric}": parent.get(f"metrics.best_{benchmark.metric}"),
+        "test accuracy": parent.get("metrics.test_acc"), "test macro F1": parent.get("metrics.test_macro_f1"),
+        "report's best (test accuracy)": f"{reference} ({label})" if label else None,
+    }
+    best = {c.removeprefix("tags.best."): parent[c] for c in parent.index
+            if c.startswith("tags.best.") and pd.notna(parent[c])}
+    rows["best hyperparameters"] = ", ".join(f"{k}={format_value(parse_param(v))}" for k, v in sorted(best.items()))
+    table = pd.DataFrame({"": list(rows), "value": ["" if v is None or (isinstance(v, float) and pd.isna(v))
+                                                    else format_value(v) for v in rows.values()]})
+    return Section("Search", table=table)
+
+
+def build_sections(tracker: Tracker, benchmark: Benchmark, parent: pd.Series, trials: pd.DataFrame, folder: Path,
+                   say: Callable[[str], None]) -> list[Section]:
+    metric, mode = benchmark.metric, benchmark.mode
+    swept = [k for k in str(parent.get("params.swept") or "").split(",") if k]
+    frame = trials_frame(trials, swept)
+    sections = [_summary(benchmark, parent, trials)]
+
+    say(f"reading the curves of {len(frame)} trials")
+    histories = tracker.metric_histories(list(frame["run_id"]), tuple(dict.fromkeys((*CURVE_METRICS, metric))))
+    frame = fill_best_from_histories(frame, histories)
+    ranked = frame.sort_values(f"best_{metric}", ascending=(mode == "min"), na_position="last")
+    columns = ["trial", *swept, *(c for c in (f"best_{metric}", "best_val_loss", "best_val_acc") if c in frame),
+               "epochs", "outcome", "seconds"]
+    sections.append(Section("Trials (best first)", table=ranked[list(dict.fromkeys(columns))].head(20)))
+
+    for param in swept:
+        table = one_factor_table(frame, param, metric, mode)
+        sections.append(Section(f"One factor: {param}", "Each value's best trial, as the reports tabulated it.",
+                                table, [plots.one_factor(table, param, folder / f"one_factor_{param}.png")]))
+
+    curves = curves_frame(histories[histories["key"].isin(CURVE_METRICS)], frame, metric, mode)
+    sections.append(Section("Learning curves", "The top trials in colour, every other trial faintly.",
+                            images=[plots.learning_curves(curves, folder / "learning_curves.png")]))
+
+    if swept:
+        parallel = frame[swept + [f"best_{metric}"]].rename(columns={f"best_{metric}": metric})
+        sections.append(Section("Parallel coordinates", images=[
+            plots.parallel_coordinates(parallel, swept, metric, folder / "parallel_coordinates.png")]))
+        weights = importances(frame, swept, metric, mode)
+        sections.append(Section("Hyperparameter importance",
+                                "Optuna's fANOVA importance over the finished trials (sums to 1)."
+                                if len(weights) else "Not enough finished trials with varied values.",
+                                weights.rename("importance").rename_axis("hyperparameter").reset_index()
+                                if len(weights) else None,
+                                [plots.importance(weights, folder / "importance.png")]))
+
+    sections.append(Section(f"Best {metric} so far", "How fast the search found its best, in epochs and trial time.",
+                            images=[plots.best_so_far(best_so_far_frame(frame, metric, mode), metric,
+                                                      folder / "best_so_far.png")]))
+    sections.extend(_test_sections(tracker, parent["run_id"], benchmark, folder))
+    return sections
+
+
+def _test_sections(tracker: Tracker, run_id: str, benchmark: Benchmark, folder: Path) -> list[Section]:
+    """Confusion matrix and per-class metrics of the best model on the test split, from the search's artifacts."""
+    with tempfile.TemporaryDirectory() as scratch:
+        predictions_file = tracker.download(run_id, "test_predictions.csv", Path(scratch))
+        report_file = tracker.download(run_id, "test_classification_report.csv", Path(scratch))
+        predictions = pd.read_csv(predictions_file, dtype=str) if predictions_file else None
+        per_class = pd.read_csv(report_file, dtype={"class": str}) if report_file else None
+    if predictions is None:
+        return [Section("Test split", "The search evaluated no checkpoint on the test split.")]
+    matrix = confusion_frame(predictions)
+    if per_class is None:
+        from tunebench.reports import classification_table
+
+        per_class = classification_table(predictions["true"], predictions["predicted"])
+    return [Section("Confusion matrix (test split, best model)", images=[
+                plots.confusion_matrix(matrix, folder / "confusion_matrix.png")]),
+            Section("Per-class precision, recall and F1 (test split)", table=per_class.round(4),
+                    images=[plots.per_class_metrics(per_class, folder / "per_class.png")])]
+
+
+def _markdown(title: str, sections: list[Section]) -> str:
+    parts = [f"# {title}\n"]
+    for section in sections:
+        parts.append(f"## {section.title}\n")
+        if section.text:
+            parts.append(section.text + "\n")
+        if section.table is not None and len(section.table):
+            parts.append(section.table.to_markdown(index=False, floatfmt=".4g") + "\n")
+        parts.extend(f"![{image.stem}]({image.name})\n" for image in section.images)
+    return "\n".join(parts)
+
+
+def _html(title: str, sections: list[Section]) -> str:
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    for section in sections:
+        body.append(f"<h2>{html.escape(section.title)}</h2>")
+        if section.text:
+            body.append(f"<p>{html.escape(section.text)}</p>")
+        if section.table is not None and len(section.table):
+            body.append(section.table.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0))
+        for image in section.images:
+            data = base64.b64encode(image.read_bytes()).decode()
+            body.append(f'<img alt="{html.escape(image.stem)}" src="data:image/png;base64,{data}">')
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}img{max-width:100%}"
+             "table{border-collapse:collapse;font-size:90%}td,th{padding:2px 8px;border-bottom:1px solid #ddd}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
+
+
+def write_report(tracker: Tracker, benchmark: Benchmark, search: str, output: Path,
+                 say: Callable[[str], None] = print) -> Path:
+    """Write report.md, report.html and the PNGs into `output`, log them on the parent run; returns report.md."""
+    parent, trials = find_search(tracker, benchmark, search)
+    if trials.empty:
+        raise TunebenchError(f"search {parent['run_id']} of {benchmark.name} has no trial runs")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TunebenchError(f"cannot write to --output {output}: {exc.strerror}") from None
+    say(f"report of search {parent.get('tags.mlflow.runName')} ({parent['run_id']}), {len(trials)} trials")
+    sections = build_sections(tracker, benchmark, parent, trials, output, say)
+    title = f"{benchmark.name}: {parent.get('tags.mlflow.runName')}"
+    (output / "report.md").write_text(_markdown(title, sections))
+    (output / "report.html").write_text(_html(title, sections))
+    tracker.log_artifacts(parent["run_id"], output, "report")
+    return output / "report.md"
+
