@@ -82,7 +82,8 @@ def learning_curves(curves: pd.DataFrame, path: Path, top: int = 5) -> Path:
             for split, linestyle in (("val", "-"), ("train", "--")):
                 column = f"{split}_{kind}"
                 if column in group and group[column].notna().any():
-                    ax.plot(group["epoch"], group[column], linestyle=linestyle, label=label, **style)
+                    ax.plot(group["epoch"], group[column], linestyle=linestyle, label=label, marker="o",
+                            markersize=3 if highlighted else 2, **style)  # a trial cut after one epoch is a dot
                     label = None
             if "stage" in group and group["stage"].nunique() > 1:
                 stage = group["stage"]
