@@ -80,7 +80,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         num_samples=args.num_samples, max_epochs=args.max_epochs, max_concurrent=args.max_concurrent,
         cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, overrides=overrides,
         seed=args.seed, smoke=args.smoke, name=args.name, storage_path=Path(args.storage_path),
-        tracking_uri=args.tracking_uri, download=args.download)
+        tracking_uri=args.tracking_uri, download=args.download, address=args.address,
+        max_failures=args.max_failures, resume=args.resume, retry_errored=args.retry_errored)
     run_search(benchmark, options)
     return 0
 
@@ -198,6 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--smoke", action="store_true", help="a tiny run: small images, few images, ~1 minute")
     search.add_argument("--name", help="name of the search (Ray experiment and MLflow parent run)")
     search.add_argument("--storage-path", default="ray_results", help="where Ray keeps trials and checkpoints")
+    search.add_argument("--address", help="run on a running Ray cluster: auto | HOST:PORT | ray://HOST:10001")
+    search.add_argument("--resume", action="store_true",
+                        help="continue an interrupted search (--name, default: this benchmark's latest) "
+                             "with the same MLflow runs")
+    search.add_argument("--retry-errored", action="store_true", help="with --resume: rerun errored trials too")
+    search.add_argument("--max-failures", type=int, default=0,
+                        help="retry a trial that raised this many times, from its last checkpoint (default 0)")
     _tracking_option(search)
     search.set_defaults(run=cmd_search)
 

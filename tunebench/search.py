@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -22,6 +23,7 @@ SCHEDULERS = ("asha", "fifo")
 DEFAULT_NUM_SAMPLES = 16
 RUN_MAP_FILE = "tunebench_trial_runs.json"
 RESULTS_FILE = "results.csv"
+SEARCH_FILE = "tunebench_search.json"  # what a search was started with, for --resume
 
 
 @dataclass
@@ -42,6 +44,10 @@ class SearchOptions:
     tracking_uri: str = DEFAULT_TRACKING_URI
     download: bool = False
     grace_period: int = 1
+    address: str | None = None            # None: a local Ray; auto | HOST:PORT | ray://HOST:10001: a running cluster
+    max_failures: int = 0                 # retries of a trial that raised, from its last checkpoint
+    resume: bool = False                  # continue the search `name` (default: this benchmark's latest)
+    retry_errored: bool = False           # with resume: rerun errored trials from their last checkpoint
 
 
 @dataclass
@@ -183,6 +189,7 @@ def build_tuner(benchmark: Benchmark, plan: SearchPlan, options: SearchOptions, 
                                     trial_dirname_creator=_trial_dirname),
         run_config=tune.RunConfig(
             name=name, storage_path=str(storage), callbacks=callbacks, progress_reporter=reporter, verbose=1,
+            failure_config=tune.FailureConfig(max_failures=options.max_failures),
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=1, num_to_keep=1, checkpoint_score_attribute=benchmark.metric,
                 checkpoint_score_order=benchmark.mode)))
@@ -205,8 +212,14 @@ def _init_ray(options: SearchOptions) -> tuple[float, float]:
     import ray
 
     if not ray.is_initialized():
-        ray.init(include_dashboard=False, configure_logging=True, logging_level=logging.WARNING,
-                 logging_config=ray.LoggingConfig(log_level="WARNING"))
+        try:
+            ray.init(address=options.address, include_dashboard=False if not options.address else None,
+                     configure_logging=True, logging_level=logging.WARNING,
+                     logging_config=ray.LoggingConfig(log_level="WARNING"))
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise TunebenchError(f"cannot connect to Ray at {options.address}: "
+                                 f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+                                 ) from None
     available_gpus = ray.cluster_resources().get("GPU", 0)
     gpus = options.gpus_per_trial if options.gpus_per_trial is not None else (1.0 if available_gpus else 0.0)
     if gpus > 0 and available_gpus == 0:
@@ -218,25 +231,73 @@ def _init_ray(options: SearchOptions) -> tuple[float, float]:
     return options.cpus_per_trial, gpus
 
 
+def _check_reachable(address: str, seconds: float = 5.0) -> None:
+    """A TCP connect to a Ray address first: ray.init retries an unreachable one for minutes."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=seconds):
+            return
+    except ValueError:
+        raise TunebenchError(f"--address {address}: expected auto, HOST:PORT or ray://HOST:10001") from None
+    except OSError as exc:
+        raise TunebenchError(f"cannot connect to Ray at {address}: {exc.strerror or exc}") from None
+
+
+def _storage(options: SearchOptions) -> Path:
+    storage = options.storage_path.expanduser().resolve()
+    try:
+        storage.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TunebenchError(f"cannot write to --storage-path {storage}: {exc.strerror}") from None
+    return storage
+
+
+def _resume_target(benchmark: Benchmark, options: SearchOptions, storage: Path) -> tuple[str, dict[str, Any]]:
+    """The search to resume (--name, else this benchmark's latest in storage) and what was saved at its start."""
+    if options.name:
+        name = options.name
+    else:
+        saved = sorted(storage.glob(f"*/{SEARCH_FILE}"), key=lambda p: p.stat().st_mtime)
+        mine = [p.parent.name for p in saved if json.loads(p.read_text()).get("benchmark") == benchmark.name]
+        if not mine:
+            raise TunebenchError(f"--resume: no search of {benchmark.name} in {storage} (give --name)")
+        name = mine[-1]
+    path = storage / name / SEARCH_FILE
+    if not path.is_file():
+        raise TunebenchError(f"--resume: no search named '{name}' in {storage}")
+    return name, json.loads(path.read_text())
+
+
 def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> str:
-    """Run the search end to end; returns the MLflow id of its parent run."""
+    """Run the search end to end (or resume it); returns the MLflow id of its parent run."""
+    from ray import tune
+
     from tunebench.data import build_dataset
     from tunebench.models import fetch_weights
-    from tunebench.reports import reference_table, search_summary, trials_table
     from tunebench.tracking import Tracker, TrialRuns
     from tunebench.trainable import TRAINABLES
 
     if benchmark.trainer not in TRAINABLES:
         raise TunebenchError(f"{benchmark.name}: unknown trainer '{benchmark.trainer}' (one of {', '.join(TRAINABLES)})")
     trainable_cls = TRAINABLES[benchmark.trainer]
-    plan = plan_search(benchmark, options)
-    tracker = Tracker(options.tracking_uri)  # checked before any work starts
-    storage = options.storage_path.expanduser().resolve()
-    try:
-        storage.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise TunebenchError(f"cannot write to --storage-path {storage}: {exc.strerror}") from None
-    name = options.name or f"{benchmark.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    storage = _storage(options) if options.resume else None
+    if options.resume:
+        name, saved = _resume_target(benchmark, options, storage)
+        plan = SearchPlan(saved["config"], dict.fromkeys(saved["swept"]), saved["search"], saved["scheduler"],
+                          saved["num_samples"], saved["max_epochs"])
+        options.tracking_uri, options.data_dir = saved["tracking_uri"], Path(saved["data_dir"])
+    else:
+        plan = plan_search(benchmark, options)
+    tracker = Tracker(options.tracking_uri)  # checked before any work starts, as is a cluster's address
+    if options.address and options.address != "auto":
+        _check_reachable(options.address)
+    storage = storage or _storage(options)
+    if not options.resume:
+        name = options.name or f"{benchmark.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if (storage / name / SEARCH_FILE).exists():
+            raise TunebenchError(f"a search named '{name}' exists in {storage}: continue it with --resume --name {name}")
 
     splits = build_dataset(benchmark.dataset, options.data_dir, limit_per_class=plan.config.get("limit_per_class"),
                            download=options.download, progress=say, split=plan.config.get("split"))
@@ -245,61 +306,99 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
     say(f"{benchmark.dataset}: {splits.num_classes} classes, {splits.sizes()} ({splits.split_source})")
     if not splits.train or not splits.val:
         raise TunebenchError(f"{benchmark.dataset} in {options.data_dir}: no images left to train or validate on")
-    if "imagenet" in plan.values("weights"):
-        for name in _imagenet_sources(plan):
-            fetch_weights(name)
+    if not options.resume and "imagenet" in plan.values("weights"):
+        for source in _imagenet_sources(plan):
+            fetch_weights(source)
 
     cpus, gpus = _init_ray(options)
-    experiment_id = tracker.experiment_id(benchmark.name)
-    parent = tracker.start_run(
-        experiment_id, name,
-        {**{k: v for k, v in plan.config.items() if k not in plan.swept}, "swept": ",".join(plan.swept),
-         "search": plan.search, "scheduler": plan.scheduler, "num_samples": plan.num_samples,
-         "cpus_per_trial": cpus, "gpus_per_trial": gpus, "smoke": options.smoke},
-        {"benchmark": benchmark.name, "search": plan.search, "scheduler": plan.scheduler,
-         "git_commit": _git_commit(), "tunebench_version": tunebench.__version__, "seed_report": benchmark.seed_report,
-         "ray_experiment": str(storage / name)})
-    trial_runs = TrialRuns(tracker, experiment_id, parent, storage / name / RUN_MAP_FILE)
+    experiment_path = storage / name
+    if options.resume:
+        parent, experiment_id = saved["parent_run_id"], saved["experiment_id"]
+        tracker.client.update_run(parent, status="RUNNING")
+        # runs a killed driver left RUNNING: KILLED now; the trials Tune restores reopen theirs when they start
+        close_running_trials(tracker, experiment_path / RUN_MAP_FILE, "KILLED")
+        say(f"resuming search {name} (MLflow run {parent}); finished trials are kept, unfinished ones continue "
+            f"from their last checkpoint{', errored ones too' if options.retry_errored else ''}")
+        trainable = tune.with_resources(tune.with_parameters(trainable_cls, splits=splits), {"cpu": cpus, "gpu": gpus})
+        tuner = tune.Tuner.restore(str(experiment_path), trainable, resume_unfinished=True,
+                                   resume_errored=options.retry_errored)
+    else:
+        experiment_id = tracker.experiment_id(benchmark.name)
+        parent = tracker.start_run(
+            experiment_id, name,
+            {**{k: v for k, v in plan.config.items() if k not in plan.swept}, "swept": ",".join(plan.swept),
+             "search": plan.search, "scheduler": plan.scheduler, "num_samples": plan.num_samples,
+             "cpus_per_trial": cpus, "gpus_per_trial": gpus, "smoke": options.smoke},
+            {"benchmark": benchmark.name, "search": plan.search, "scheduler": plan.scheduler,
+             "git_commit": _git_commit(), "tunebench_version": tunebench.__version__,
+             "seed_report": benchmark.seed_report, "ray_experiment": str(experiment_path)})
+        trial_runs = TrialRuns(tracker, experiment_id, parent, experiment_path / RUN_MAP_FILE)
+        tuner = build_tuner(benchmark, plan, options, trainable_cls, splits, (cpus, gpus), storage, name,
+                            [trial_runs])
+        experiment_path.mkdir(parents=True, exist_ok=True)
+        (experiment_path / SEARCH_FILE).write_text(json.dumps({
+            "benchmark": benchmark.name, "parent_run_id": parent, "experiment_id": experiment_id,
+            "tracking_uri": options.tracking_uri, "data_dir": str(options.data_dir), "config": plan.config,
+            "swept": list(plan.swept), "search": plan.search, "scheduler": plan.scheduler,
+            "num_samples": plan.num_samples, "max_epochs": plan.max_epochs}, indent=1, default=str))
     status = "FAILED"
     try:
         say(f"search {name}: {plan.search} + {plan.scheduler}, {plan.num_samples} samples x {plan.max_epochs} epochs; "
             f"MLflow run {parent} in experiment '{benchmark.name}' at {options.tracking_uri}")
-
-        tuner = build_tuner(benchmark, plan, options, trainable_cls, splits, (cpus, gpus), storage, name,
-                            [trial_runs])
         grid = tuner.fit()
-        table = trials_table(
-            ((Path(r.path).name.removeprefix("trial_"), r.config or {}, r.metrics_dataframe, r.error is not None)
-             for r in grid), list(plan.swept), benchmark.metric, benchmark.mode, plan.max_epochs)
-        experiment_path = storage / name
-        table.to_csv(experiment_path / RESULTS_FILE, index=False)
-        tracker.log_artifact(parent, experiment_path / RESULTS_FILE)
-        say("\nTrials (best first):\n" + table.head(10).to_string(index=False, float_format="%.4g"))
-        if trial_runs.open:  # Tune returns early when interrupted (Ctrl-C): some trials never ended
-            status = "KILLED"
-            raise TunebenchError(
-                f"interrupted: {len(trial_runs.open)} unfinished trial(s) marked KILLED in MLflow; the trials so far "
-                f"are in {experiment_path / RESULTS_FILE} and Ray's state in {experiment_path}", exit_code=130)
-        if table.empty or table[benchmark.metric].isna().all():
-            first_error = next((r.error for r in grid if r.error is not None), None)
-            raise TunebenchError(f"no trial reported {benchmark.metric}"
-                                 + (f"; first error: {str(first_error).strip().splitlines()[-1]}" if first_error else ""))
-        tracker.set_tags(parent, {f"best.{key}": table[key].iloc[0] for key in plan.swept})
-        test = _test_best(grid, benchmark, trainable_cls, splits, cpus, gpus, tracker, parent, experiment_path, say)
-        tracker.log_metrics(parent, {**search_summary(table, benchmark.metric),
-                                     **({k: v for k, v in test.items() if k.startswith("test_")} if test else {})})
-        if benchmark.reference:
-            say("\nReport's reference results (test accuracy):\n" + reference_table(
-                benchmark.reference, test["test_acc"] if test else None).to_string(index=False, float_format="%.3f"))
-        say(f"\nresults: {experiment_path / RESULTS_FILE}\nMLflow:  mlflow ui --backend-store-uri {options.tracking_uri}")
-        status = "FINISHED"
+        status = _finish(grid, benchmark, plan, trainable_cls, splits, (cpus, gpus), tracker, parent,
+                         experiment_path, options, say)
         return parent
     except KeyboardInterrupt:
         status = "KILLED"
         raise
     finally:
-        trial_runs.close_open_runs("KILLED")
+        unfinished = close_running_trials(tracker, experiment_path / RUN_MAP_FILE, "KILLED")
+        if unfinished and status == "FINISHED":
+            status = "KILLED"
         tracker.end_run(parent, status)
+
+
+def close_running_trials(tracker, run_map_path: Path, status: str) -> int:
+    """Mark the trial runs still RUNNING (driver interrupted or killed earlier) with `status`; returns how many."""
+    runs = json.loads(run_map_path.read_text()) if run_map_path.is_file() else {}
+    running = [run_id for run_id in runs.values() if tracker.client.get_run(run_id).info.status == "RUNNING"]
+    for run_id in running:
+        tracker.end_run(run_id, status)
+    return len(running)
+
+
+def _finish(grid, benchmark: Benchmark, plan: SearchPlan, trainable_cls, splits, resources: tuple[float, float],
+            tracker, parent: str, experiment_path: Path, options: SearchOptions, say: Callable[[str], None]) -> str:
+    """After Tuner.fit: the results table, the best trial on the test split, the parent run's summary."""
+    from tunebench.reports import reference_table, search_summary, trials_table
+
+    table = trials_table(
+        ((Path(r.path).name.removeprefix("trial_"), r.config or {}, r.metrics_dataframe, r.error is not None)
+         for r in grid), list(plan.swept), benchmark.metric, benchmark.mode, plan.max_epochs)
+    table.to_csv(experiment_path / RESULTS_FILE, index=False)
+    tracker.log_artifact(parent, experiment_path / RESULTS_FILE)
+    say("\nTrials (best first):\n" + table.head(10).to_string(index=False, float_format="%.4g"))
+    # a trial that completed or that the scheduler stopped reported done; Ctrl-C leaves the others without it
+    unfinished = [r for r in grid if r.error is None and not (r.metrics or {}).get("done")]
+    if unfinished:  # Tune returns early when interrupted (Ctrl-C): some trials never ended
+        raise TunebenchError(
+            f"interrupted: {len(unfinished)} unfinished trial(s) marked KILLED in MLflow; the trials so far are in "
+            f"{experiment_path / RESULTS_FILE}. Continue with: tunebench search {benchmark.name} --resume "
+            f"--name {experiment_path.name}", exit_code=130)
+    if table.empty or table[benchmark.metric].isna().all():
+        first_error = next((r.error for r in grid if r.error is not None), None)
+        raise TunebenchError(f"no trial reported {benchmark.metric}"
+                             + (f"; first error: {str(first_error).strip().splitlines()[-1]}" if first_error else ""))
+    tracker.set_tags(parent, {f"best.{key}": table[key].iloc[0] for key in plan.swept})
+    test = _test_best(grid, benchmark, trainable_cls, splits, *resources, tracker, parent, experiment_path, say)
+    tracker.log_metrics(parent, {**search_summary(table, benchmark.metric),
+                                 **({k: v for k, v in test.items() if k.startswith("test_")} if test else {})})
+    if benchmark.reference:
+        say("\nReport's reference results (test accuracy):\n" + reference_table(
+            benchmark.reference, test["test_acc"] if test else None).to_string(index=False, float_format="%.3f"))
+    say(f"\nresults: {experiment_path / RESULTS_FILE}\nMLflow:  mlflow ui --backend-store-uri {options.tracking_uri}")
+    return "FINISHED"
 
 
 def _imagenet_sources(plan: SearchPlan) -> list[str]:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from tunebench import TunebenchError
-from tunebench.reports import best_so_far, epoch_metrics, trial_outcome
+from tunebench.reports import BEST_OF, best_so_far, epoch_metrics, trial_outcome
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
 PARENT_TAG = "mlflow.parentRunId"
@@ -140,8 +140,15 @@ class TrialRuns(Callback):
         self.parent_run_id = parent_run_id
         self.run_map_path = run_map_path
         self.runs: dict[str, str] = json.loads(run_map_path.read_text()) if run_map_path.is_file() else {}
-        self.open: set[str] = set()
         self.best: dict[str, dict[str, float]] = {}  # trial id -> best_val_* so far
+
+    def __getstate__(self) -> dict:
+        """Tuner.restore unpickles the callback: keep where things are, not the client or a stale map."""
+        return {"uri": self.tracker.uri, "experiment_id": self.experiment_id, "parent_run_id": self.parent_run_id,
+                "run_map_path": self.run_map_path}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(Tracker(state["uri"]), state["experiment_id"], state["parent_run_id"], state["run_map_path"])
 
     def _save_map(self) -> None:
         self.run_map_path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,9 +162,13 @@ class TrialRuns(Callback):
                 {PARENT_TAG: self.parent_run_id, "trial_id": trial.trial_id})
             self.runs[trial.trial_id] = run_id
             self._save_map()
-        else:
+        else:  # a resumed or retried trial: same run, and its best values so far come from what it logged
             self.tracker.client.update_run(run_id, status="RUNNING")
-        self.open.add(run_id)
+            best: dict[str, float] = {}
+            for key in BEST_OF:
+                for metric in self.tracker.client.get_metric_history(run_id, key):
+                    best = best_so_far(best, {key: metric.value})
+            self.best[trial.trial_id] = best
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
         run_id = self.runs.get(trial.trial_id)
@@ -174,7 +185,6 @@ class TrialRuns(Callback):
         self.tracker.set_tags(run_id, {"outcome": outcome, "epochs_run": last.get("epoch", 0)})
         self.tracker.log_metrics(run_id, self.best.pop(trial.trial_id, {}))  # best_val_acc, best_val_loss, ...
         self.tracker.end_run(run_id, status)
-        self.open.discard(run_id)
 
     def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
         self._end(trial, "FINISHED", trial_outcome(trial.last_result, trial.config.get("epochs", 0)))
@@ -182,11 +192,7 @@ class TrialRuns(Callback):
     def on_trial_error(self, iteration: int, trials: list, trial, **info) -> None:
         run_id = self.runs.get(trial.trial_id)
         if run_id and trial.error_file:
-            self.tracker.set_tags(run_id, {"error_file": trial.error_file})
+            lines = Path(trial.error_file).read_text(errors="replace").strip().splitlines() \
+                if Path(trial.error_file).is_file() else []
+            self.tracker.set_tags(run_id, {"error_file": trial.error_file, "error": lines[-1] if lines else "unknown"})
         self._end(trial, "FAILED", "error")
-
-    def close_open_runs(self, status: str = "KILLED") -> None:
-        """Mark the runs of trials that never ended (driver interrupted) so none stays RUNNING."""
-        for run_id in list(self.open):
-            self.tracker.end_run(run_id, status)
-            self.open.discard(run_id)

@@ -14,6 +14,7 @@ import pickle
 from typing import Any, Mapping
 
 import numpy as np
+import ray
 import torch
 from ray import tune
 
@@ -88,6 +89,7 @@ class TrialTrainable(tune.Trainable):
     def setup(self, config: dict[str, Any], splits: ImageSplits) -> None:
         self.resolved = resolve_config(config)
         self.device = default_device()
+        self.node_id = ray.get_runtime_context().get_node_id()  # which cluster node ran the trial
         self.epochs = total_epochs(self.resolved)
         self.states: list[TrainingState] = []
         self.fits = []
@@ -121,6 +123,7 @@ class TrialTrainable(tune.Trainable):
         report = _mean(kept)
         report["epoch"] = max(m["epoch"] for m in self.latest)
         report["planned_epochs"] = self.epochs  # a two-stage fit may plan fewer than config["epochs"]
+        report["node_id"] = self.node_id
         if len(self.fits) > 1:
             report["executions"] = len(self.fits)
             report.update({f"val_acc_execution_{i}": m["val_acc"] for i, m in enumerate(kept)})

@@ -1,0 +1,76 @@
+"""Interrupt a search (Ctrl-C or SIGKILL of the driver), then `--resume`: real processes, a real store."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+EPOCHS = 4
+
+
+def _command(tmp_path, data, uri, *extra):
+    return [sys.executable, "-m", "tunebench.cli", "search", "alexnet-caltech", "--smoke", "--max-epochs", str(EPOCHS),
+            "--num-samples", "3", "--scheduler", "fifo", "--max-concurrent", "1", "--data-dir", str(data),
+            "--tracking-uri", uri, "--storage-path", str(tmp_path / "ray"), "--name", "long", *extra]
+
+
+def _trial_runs(client):
+    experiment = client.get_experiment_by_name("alexnet-caltech")
+    return [] if experiment is None else client.search_runs([experiment.experiment_id], "tags.trial_id != ''")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
+def test_resume_continues_the_same_runs_without_retraining(tmp_path, caltech_session_tree, stop):
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    client = MlflowClient(uri)
+    process = subprocess.Popen(_command(tmp_path, caltech_session_tree, uri), cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:  # one trial finished, the next one under way
+        runs = _trial_runs(client)
+        if any(r.info.status == "FINISHED" for r in runs) and len(runs) >= 2:
+            break
+        time.sleep(0.5)
+    assert process.poll() is None, process.communicate()[1][-2000:]
+    finished_before = {r.info.run_id for r in _trial_runs(client) if r.info.status == "FINISHED"}
+    process.send_signal(stop)
+    _, err = process.communicate(timeout=180)
+    if stop == signal.SIGINT:
+        assert process.returncode == 130 and "--resume --name long" in err.strip().splitlines()[-1]
+
+    resumed = subprocess.run(_command(tmp_path, caltech_session_tree, uri, "--resume"), cwd=tmp_path,
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    results = pd.read_csv(tmp_path / "ray" / "long" / "results.csv", dtype={"trial": str})
+    assert len(results) == 3 and (results["epochs"] == EPOCHS).all()
+    runs = _trial_runs(client)
+    by_trial = {trial: [r for r in runs if r.data.tags["trial_id"] == trial] for trial in results["trial"]}
+    assert all(len(found) == 1 and found[0].info.status == "FINISHED" for found in by_trial.values())  # exactly once
+    # SIGKILL can land before Tune saved a just-started trial: its orphaned run is marked KILLED, never left RUNNING
+    others = [r for r in runs if r.data.tags["trial_id"] not in by_trial]
+    assert all(r.info.status == "KILLED" for r in others) and (stop == signal.SIGKILL or not others)
+    runs = [found[0] for found in by_trial.values()]
+    parents = [r for r in client.search_runs([client.get_experiment_by_name("alexnet-caltech").experiment_id])
+               if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    for run in runs:
+        steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_acc")]
+        assert sorted(steps) == list(range(1, EPOCHS + 1)), (run.data.tags["trial_id"], steps)  # none retrained
+    assert finished_before <= {r.info.run_id for r in runs}
+
+
+def test_resuming_a_name_that_does_not_exist_is_one_line(tmp_path, capsys):
+    from tunebench.cli import main
+
+    code = main(["search", "alexnet-caltech", "--resume", "--name", "nope", "--storage-path", str(tmp_path),
+                 "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "no search named 'nope'" in err[0]
