@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -74,3 +75,45 @@ def test_resuming_a_name_that_does_not_exist_is_one_line(tmp_path, capsys):
                  "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "no search named 'nope'" in err[0]
+
+
+@pytest.mark.slow
+def test_a_trial_that_raises_is_retried_from_its_checkpoint(tmp_path, caltech_session_tree):
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    marker = tmp_path / "failed-once"
+    result = subprocess.run(
+        [sys.executable, "-m", "tunebench.cli", "search", "alexnet-caltech", "--smoke", "--max-epochs", "4",
+         "--num-samples", "1", "--max-failures", "1", "--data-dir", str(caltech_session_tree), "--tracking-uri", uri,
+         "--storage-path", str(tmp_path / "ray"), "--name", "flaky"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "TUNEBENCH_TEST_FAIL_ONCE": f"{marker}:3"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert marker.exists()  # it did fail at epoch 3
+    [run] = _trial_runs(MlflowClient(uri))
+    assert run.info.status == "FINISHED"
+    steps = [m.step for m in MlflowClient(uri).get_metric_history(run.info.run_id, "val_acc")]
+    assert sorted(steps) == [1, 2, 3, 4]  # epochs 1-2 came back from the checkpoint, not retrained
+
+
+def test_a_corrupt_checkpoint_restarts_the_trial_with_a_warning(ray_local, caltech_tree, tmp_path):
+    from ray import tune
+
+    from search_spaces import BENCHMARKS
+    from tunebench.data import build_dataset
+    from tunebench.trainable import STATE_FILE, TrialTrainable
+
+    config = {**BENCHMARKS["alexnet-caltech"].defaults, "model": "tiny-cnn", "epochs": 3, "seed": 0,
+              "image_size": 32, "batch_size": 8}
+    trainable_cls = tune.with_parameters(TrialTrainable, splits=build_dataset("caltech101", caltech_tree))
+    first = trainable_cls(config)
+    first.train()
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    first.save_checkpoint(str(folder))
+    (folder / STATE_FILE).write_bytes((folder / STATE_FILE).read_bytes()[:100])  # truncated
+    second = trainable_cls(config)
+    with pytest.warns(UserWarning, match="restarts from epoch 0"):
+        second.load_checkpoint(str(folder))
+    assert second.train()["epoch"] == 1
+    first.stop()
+    second.stop()

@@ -1,4 +1,4 @@
-"""tunebench command line: list | show | search | compare | report | ui.  main(argv) -> exit code; errors are one line, never a traceback."""
+"""tunebench command line: list | show | search | prefetch | compare | report | ui.  main(argv) -> exit code; errors are one line, never a traceback."""
 
 from __future__ import annotations
 
@@ -83,6 +83,17 @@ def cmd_search(args: argparse.Namespace) -> int:
         tracking_uri=args.tracking_uri, download=args.download, address=args.address,
         max_failures=args.max_failures, resume=args.resume, retry_errored=args.retry_errored)
     run_search(benchmark, options)
+    return 0
+
+
+def cmd_prefetch(args: argparse.Namespace) -> int:
+    from search_spaces import get_benchmark
+    from tunebench.data import resolve_data_dir
+    from tunebench.search import prefetch
+
+    benchmark = get_benchmark(args.benchmark)
+    prefetch(benchmark, resolve_data_dir(args.data_dir))
+    print(f"{benchmark.name}: data and weights are in place (weights cache: $TORCH_HOME)")
     return 0
 
 
@@ -208,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="retry a trial that raised this many times, from its last checkpoint (default 0)")
     _tracking_option(search)
     search.set_defaults(run=cmd_search)
+
+    fetch = commands.add_parser("prefetch", help="download a benchmark's dataset and ImageNet weights once")
+    fetch.add_argument("benchmark")
+    fetch.add_argument("--data-dir", help="dataset folder (default: $TUNEBENCH_DATA, else ./data)")
+    fetch.set_defaults(run=cmd_prefetch)
 
     compare = commands.add_parser("compare", help="one row per search across benchmarks, beside the reports' results")
     compare.add_argument("benchmarks", nargs="*", metavar="BENCHMARK", help="only these benchmarks (default: all)")

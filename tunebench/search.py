@@ -401,6 +401,24 @@ def _finish(grid, benchmark: Benchmark, plan: SearchPlan, trainable_cls, splits,
     return "FINISHED"
 
 
+def prefetch(benchmark: Benchmark, data_dir: Path, say: Callable[[str], None] = print) -> list[str]:
+    """Download the benchmark's dataset into data_dir and every ImageNet checkpoint its searches can load into
+    torch's cache ($TORCH_HOME), so nodes without internet can run it; returns the weights fetched."""
+    from tunebench.data import build_dataset
+    from tunebench.models import fetch_weights
+
+    splits = build_dataset(benchmark.dataset, data_dir, download=True, progress=say)
+    say(f"{benchmark.dataset} in {data_dir}: {splits.num_classes} classes, {splits.sizes()}")
+    plans = [plan_search(benchmark, SearchOptions(data_dir=data_dir))]
+    if benchmark.grid:
+        plans.append(plan_search(benchmark, SearchOptions(data_dir=data_dir, search="grid")))
+    sources = sorted({source for plan in plans for source in _imagenet_sources(plan)})
+    for source in sources:
+        fetch_weights(source)
+        say(f"ImageNet weights of {source}: cached")
+    return sources
+
+
 def _imagenet_sources(plan: SearchPlan) -> list[str]:
     """The torchvision models whose ImageNet weights the plan's trials load (fetched before any trial starts)."""
     from tunebench.features import split_extractor

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from typing import Any, Mapping
 
 import numpy as np
@@ -108,6 +109,7 @@ class TrialTrainable(tune.Trainable):
         self.finished = [False] * len(self.fits)
 
     def step(self) -> dict[str, Any]:
+        _fail_once_for_tests(self.states[0].epoch + 1)
         for i, epochs in enumerate(self.fits):
             if self.finished[i]:
                 continue
@@ -135,7 +137,12 @@ class TrialTrainable(tune.Trainable):
                     "finished": self.finished}, os.path.join(checkpoint_dir, STATE_FILE))
 
     def load_checkpoint(self, checkpoint_dir: str) -> None:
-        saved = torch.load(os.path.join(checkpoint_dir, STATE_FILE), map_location=self.device, weights_only=False)
+        try:
+            saved = torch.load(os.path.join(checkpoint_dir, STATE_FILE), map_location=self.device, weights_only=False)
+        except Exception as exc:  # truncated or corrupt file: start the trial again rather than lose the search
+            warnings.warn(f"checkpoint {checkpoint_dir} cannot be read ({type(exc).__name__}: {exc}); "
+                          f"the trial restarts from epoch 0")
+            return
         for state, state_dict in zip(self.states, saved["executions"]):
             state.load_state_dict(state_dict)
         self.latest, self.best, self.finished = saved["latest"], saved["best"], saved["finished"]
@@ -159,6 +166,16 @@ class TrialTrainable(tune.Trainable):
                                              objective, device)
         return {f"{part}_loss": loss, **classification_metrics(targets, predictions, part), "epoch": state.epoch,
                 "targets": targets.tolist(), "predictions": predictions.tolist()}
+
+
+FAIL_ONCE_ENV = "TUNEBENCH_TEST_FAIL_ONCE"  # "<marker file>:<epoch>": fault-tolerance tests make a trial raise once
+
+
+def _fail_once_for_tests(epoch: int) -> None:
+    marker, _, at = os.environ.get(FAIL_ONCE_ENV, "").rpartition(":")
+    if marker and int(at) == epoch and not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError(f"{FAIL_ONCE_ENV}: failing once at epoch {epoch}")
 
 
 def _mean(metrics: list[dict[str, Any]]) -> dict[str, Any]:
