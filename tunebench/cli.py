@@ -108,9 +108,7 @@ def _non_negative_float(text: str) -> float:
 
 
 def _reader(uri: str):
-    """A Tracker for reading records: an unreachable server fails in seconds, not after minutes of retries."""
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    """A Tracker for reading records (an unreachable server fails in seconds)."""
     from tunebench.tracking import Tracker
 
     return Tracker(uri)

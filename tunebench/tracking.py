@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from contextlib import contextmanager
 import logging
 import time
 from pathlib import Path
@@ -28,6 +30,22 @@ def _batch(items: list, size: int = 100):
         yield items[start:start + size]
 
 
+@contextmanager
+def _quick_http():
+    """No retries and a short timeout: an unreachable server is reported in seconds, not minutes of retrying
+    (later calls keep MLflow's retries, which ride out a server's brief hiccups during a long search)."""
+    saved = {key: os.environ.get(key) for key in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT")}
+    os.environ.update(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="10")
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 class Tracker:
     """An MLflow store, checked to be reachable before any trial starts."""
 
@@ -39,7 +57,8 @@ class Tracker:
         self.uri = tracking_uri
         try:
             self.client = MlflowClient(tracking_uri=tracking_uri)
-            self.client.search_experiments(max_results=1)
+            with _quick_http():
+                self.client.search_experiments(max_results=1)
         except Exception as exc:  # bad scheme, unreachable server, unwritable database...
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise TunebenchError(f"cannot use MLflow tracking store {tracking_uri}: {message}") from None

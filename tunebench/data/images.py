@@ -55,7 +55,24 @@ def load_rgb(path: str, min_side: int | None = None) -> Image.Image:
     with Image.open(path) as image:
         if min_side:
             image.draft("RGB", (min_side, min_side))
+        if image.mode.startswith("I"):  # 16/32-bit greyscale: scale to 8 bits (convert() would clip at 255)
+            pixels = np.asarray(image)
+            image = Image.fromarray((pixels >> 8 if pixels.max() > 255 else pixels).astype(np.uint8))
         return image.convert("RGB")
+
+
+ZERO_TAIL = 16  # bytes of zeros after the last data; a whole JPEG ends with its FF D9 marker before any padding
+
+
+def _zero_filled_tail(path: str) -> bool:
+    """A JPEG ending in a run of zero bytes with no end-of-image marker before it: an interrupted download
+    into a preallocated file. PIL decodes it without complaint (the lost half comes out grey)."""
+    with open(path, "rb") as file:
+        file.seek(0, os.SEEK_END)
+        file.seek(max(0, file.tell() - 65536))
+        tail = file.read()
+    stripped = tail.rstrip(b"\x00")
+    return len(tail) - len(stripped) >= ZERO_TAIL and not stripped.endswith(b"\xff\xd9")
 
 
 def _problem(path: str) -> str | None:
@@ -63,8 +80,11 @@ def _problem(path: str) -> str | None:
         with Image.open(path) as image:
             image.draft("RGB", (8, 8))  # decode at 1/8 scale: reads every byte, a fraction of the work
             image.load()
+            jpeg = image.format == "JPEG"
     except Exception as exc:  # PIL raises many types for broken files; any of them means: skip it
         return f"{type(exc).__name__}: {exc}"
+    if jpeg and _zero_filled_tail(path):
+        return "truncated: the end of the file is zeros and has no JPEG end marker"
     return None
 
 

@@ -1,0 +1,374 @@
+"""Every bad input of docs/errors.md, one test (or case) per row of its table.
+
+Each CLI row asserts exit code 2, exactly one stderr line `tunebench: error: ...`, the key phrase of the message,
+and that nothing was started or lost (no Ray experiment folder, no MLflow run left RUNNING). The image rows call
+the loader directly on real JPEG/PNG files written with PIL. Nothing here runs a trial: every error comes first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+from PIL import Image
+
+from tests.conftest import CLASS_COLOURS, _picture
+from tunebench import TunebenchError
+from tunebench.cli import build_parser, main
+from tunebench.data import build_dataset, load_rgb
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------
+
+def _error(capsys, argv: list[str]) -> str:
+    """Run the CLI in-process: exit 2 and exactly one stderr line `tunebench: error: ...`; returns that line."""
+    code = main(argv)
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err, err
+    assert len(lines) == 1 and lines[0].startswith("tunebench: error: "), err
+    assert code == 2, (code, err)
+    return lines[0]
+
+
+def _cli(argv: list[str], cwd: Path, timeout: float) -> str:
+    """Run `python -m tunebench.cli` as the user does (MLflow's HTTP retry settings as the user's shell has them,
+    i.e. unset): exit 2, one stderr line, within `timeout` seconds; returns the line."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_HTTP_REQUEST")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    try:
+        result = subprocess.run([sys.executable, "-m", "tunebench.cli", *argv], capture_output=True, text=True,
+                                cwd=cwd, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"no answer within {timeout:g} s (hangs); stderr so far: {(exc.stderr or b'')[-300:]!r}")
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("tunebench: error: "), result.stderr[-3000:]
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    return lines[0]
+
+
+def _runs(uri: str) -> list:
+    """Every MLflow run in the store (all experiments)."""
+    client = MlflowClient(tracking_uri=uri)
+    ids = [e.experiment_id for e in client.search_experiments()]
+    return list(client.search_runs(ids)) if ids else []
+
+
+def _nothing_started(storage: Path, uri: str | None = None) -> None:
+    """No Ray experiment in --storage-path (the folder may exist, empty) and no MLflow run in the store."""
+    assert not storage.exists() or not any(storage.iterdir()), sorted(storage.iterdir())
+    if uri is not None:
+        assert _runs(uri) == []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _search_help() -> str:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return commands.choices["search"].format_help()
+
+
+def _all(splits) -> set[str]:
+    return {path for path, _ in splits.train + splits.val + splits.test}
+
+
+@pytest.fixture
+def search_args(in_tmp, caltech_tree, tracking_uri):
+    """A valid alexnet-caltech search's options, for rows that change one thing."""
+    return ["--data-dir", str(caltech_tree), "--tracking-uri", tracking_uri, "--storage-path", str(in_tmp / "ray")]
+
+
+# --- benchmark and --set ---------------------------------------------------------------------------------------
+
+def test_unknown_benchmark(capsys, in_tmp):
+    line = _error(capsys, ["search", "alexnet-imagenet", "--storage-path", str(in_tmp / "ray")])
+    assert "unknown benchmark 'alexnet-imagenet' (known: alexnet-caltech," in line
+    assert not (in_tmp / "ray").exists() and not (in_tmp / "mlruns.db").exists()
+
+
+def test_unknown_model(capsys, in_tmp, tracking_uri):
+    line = _error(capsys, ["search", "resnet50-artworks", "--set", "model=lenet", "--tracking-uri", tracking_uri,
+                           "--storage-path", str(in_tmp / "ray"), "--data-dir", str(in_tmp / "no-data-needed")])
+    assert "unknown model 'lenet' (known: alexnet," in line and "resnet50-modified" in line
+    assert not (in_tmp / "ray").exists() and not (in_tmp / "mlruns.db").exists()
+
+
+@pytest.mark.parametrize("pair,message", [
+    ("learning_rate=0.1", "--set learning_rate: unknown hyperparameter for this benchmark (known: augment,"),
+    ("lr=abc", "--set lr=abc: expected a float"),
+    ("step_size=2.5", "--set step_size=2.5: expected an int"),
+    ("lr=-0.1", "--set lr=-0.1: out of range, must be > 0.0"),
+    ("momentum=1.5", "--set momentum=1.5: out of range, must be <= 1.0"),
+    ("lr", "--set lr: expected key=value"),
+], ids=["unknown-key", "wrong-type-float", "wrong-type-int", "below-range", "above-range", "missing-equals"])
+def test_bad_set(capsys, in_tmp, search_args, pair, message):
+    assert message in _error(capsys, ["search", "alexnet-caltech", "--set", pair, *search_args])
+    assert not (in_tmp / "ray").exists()
+
+
+def test_unknown_split_value(capsys, in_tmp, tracking_uri, tmp_path):
+    line = _error(capsys, ["search", "cnn-catsdogs", "--set", "split=50/25/25", "--tracking-uri", tracking_uri,
+                           "--storage-path", str(in_tmp / "ray"), "--data-dir", str(tmp_path)])
+    assert "--set split=50/25/25: must be one of 80/10/10, 64/16/20" in line
+    assert not (in_tmp / "ray").exists()
+    with pytest.raises(TunebenchError, match=r"unknown split '50/25/25' for dogs-vs-cats \(choose 80/10/10 or"):
+        build_dataset("dogs-vs-cats", tmp_path, split="50/25/25")  # the loader refuses it too
+
+
+# --- user search-space files -----------------------------------------------------------------------------------
+
+def test_search_space_file_with_syntax_error(capsys, in_tmp, search_args):
+    space = in_tmp / "bad_space.py"
+    space.write_text("from search_spaces import BENCHMARKS\nBENCHMARK = (\n")
+    line = _error(capsys, ["search", str(space), *search_args])
+    assert f"{space}:2: syntax error: '(' was never closed" in line
+    assert not (in_tmp / "ray").exists()
+
+
+def test_search_space_file_without_benchmark(capsys, in_tmp, search_args):
+    space = in_tmp / "no_benchmark.py"
+    space.write_text("SPACE = {'lr': [0.01, 0.1]}\n")
+    assert f"{space}: defines no BENCHMARK = Benchmark(...)" in _error(capsys, ["search", str(space), *search_args])
+    assert not (in_tmp / "ray").exists()
+
+
+# --- data folders ----------------------------------------------------------------------------------------------
+
+def test_missing_data_dir(capsys, in_tmp, tracking_uri):
+    line = _error(capsys, ["search", "alexnet-caltech", "--data-dir", str(in_tmp / "missing"),
+                           "--tracking-uri", tracking_uri, "--storage-path", str(in_tmp / "ray")])
+    assert f"data directory {in_tmp / 'missing'} does not exist (set --data-dir or TUNEBENCH_DATA)" in line
+    _nothing_started(in_tmp / "ray", tracking_uri)
+
+
+def test_empty_data_dir(capsys, in_tmp, tracking_uri):
+    (in_tmp / "data").mkdir()
+    line = _error(capsys, ["search", "alexnet-caltech", "--data-dir", str(in_tmp / "data"),
+                           "--tracking-uri", tracking_uri, "--storage-path", str(in_tmp / "ray")])
+    assert f"Caltech101 not found in {in_tmp / 'data'}: expected" in line and "pass --download" in line
+    _nothing_started(in_tmp / "ray", tracking_uri)
+
+
+def test_class_folder_without_images(capsys, in_tmp, caltech_tree, tracking_uri, search_args):
+    empty = caltech_tree / "101_ObjectCategories" / "zebra"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not an image\n")
+    (empty / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    line = _error(capsys, ["search", "alexnet-caltech", *search_args])
+    assert f"class folder {empty} has no images" in line
+    _nothing_started(in_tmp / "ray", tracking_uri)
+
+
+def test_hidden_folders_never_become_classes(caltech_tree):
+    categories = caltech_tree / "101_ObjectCategories"
+    hidden = [categories / ".ipynb_checkpoints", categories / "ant" / ".ipynb_checkpoints", categories / ".thumbs"]
+    for folder in hidden:
+        folder.mkdir(exist_ok=True)
+        _picture((10, 10, 10), 5).save(folder / "image_0001-checkpoint.jpg")
+    (categories / "ant" / "._image_0001.jpg").write_bytes(b"\0\5\26\7 AppleDouble")  # macOS resource fork
+    splits = build_dataset("caltech101", caltech_tree)
+    assert splits.classes == sorted(CLASS_COLOURS)
+    assert not any("/." in path for path in _all(splits)) and splits.skipped[0][0].endswith("Faces/image_0100.jpg")
+    assert len(splits.skipped) == 1  # only the tree's truncated JPEG: hidden files are neither samples nor skipped
+
+
+# --- image files: skipped (and reported) or converted to RGB ---------------------------------------------------
+
+def _sixteen_bit(path: Path, fmt: str) -> None:
+    """A 16-bit grayscale PNG (PIL mode I;16): left half at 25% of full scale, right half at 75%."""
+    pixels = np.zeros((40, 48), dtype=np.uint16)
+    pixels[:, :24], pixels[:, 24:] = 16384, 49152
+    image = Image.fromarray(pixels)
+    assert image.mode == "I;16"
+    image.save(path, format=fmt)
+
+
+def _write(kind: str, path: Path, whole: Path) -> None:
+    picture = _picture(CLASS_COLOURS["ant"], 7)
+    if kind == "not-an-image":
+        path.write_text("<html><body>404 Not Found</body></html>\n")  # an error page saved under the image's name
+    elif kind == "corrupt-header":
+        data = whole.read_bytes()
+        path.write_bytes(data[:20] + bytes(range(256)) * (len(data) // 256))  # JPEG marker, then noise
+    elif kind == "truncated":
+        path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    elif kind == "zero-byte":
+        path.write_bytes(b"")
+    elif kind == "zero-filled-tail":
+        data = whole.read_bytes()
+        path.write_bytes(data[: len(data) // 2] + bytes(len(data) - len(data) // 2))  # preallocated, half written
+    elif kind == "cmyk":
+        picture.convert("CMYK").save(path, format="JPEG")
+    elif kind in ("16-bit-png", "16-bit-as-jpg"):
+        _sixteen_bit(path, "PNG")
+    elif kind == "rgba":
+        rgba = picture.convert("RGBA")
+        rgba.putalpha(128)
+        rgba.save(path, format="PNG")
+    elif kind == "grayscale":
+        picture.convert("L").save(path, format="JPEG")
+    elif kind == "palette":
+        picture.convert("P").save(path, format="PNG")
+    else:
+        raise AssertionError(kind)
+
+
+IMAGE_ROWS = [  # (kind, file name, what the loader does, the reason's key phrase when skipped)
+    ("not-an-image", "broken.jpg", "skipped", "UnidentifiedImageError: cannot identify image file"),
+    ("corrupt-header", "broken.jpg", "skipped", "cannot identify image file"),
+    ("truncated", "broken.jpg", "skipped", "OSError: image file is truncated"),
+    ("zero-byte", "empty.jpg", "skipped", "UnidentifiedImageError: cannot identify image file"),
+    ("cmyk", "cmyk.jpg", "converted", None),
+    ("16-bit-png", "deep.png", "converted", None),
+    ("16-bit-as-jpg", "deep.jpg", "converted", None),
+    ("rgba", "alpha.png", "converted", None),
+    ("grayscale", "gray.jpg", "converted", None),
+    ("palette", "palette.png", "converted", None),
+]
+
+
+@pytest.mark.parametrize("kind,name,outcome,reason", IMAGE_ROWS, ids=[row[0] for row in IMAGE_ROWS])
+def test_odd_image_files(caltech_tree, kind, name, outcome, reason):
+    ant = caltech_tree / "101_ObjectCategories" / "ant"
+    path = ant / name
+    _write(kind, path, ant / "image_0001.jpg")
+    splits = build_dataset("caltech101", caltech_tree)
+    skipped = dict(splits.skipped)
+    assert set(skipped) - {str(path)} == {str(caltech_tree / "101_ObjectCategories" / "Faces" / "image_0100.jpg")}
+    if outcome == "skipped":
+        assert str(path) not in _all(splits)
+        assert reason in skipped[str(path)] and "\n" not in skipped[str(path)]
+    else:
+        assert str(path) in _all(splits) and str(path) not in skipped
+        image = load_rgb(str(path))
+        assert image.mode == "RGB" and image.size == (48, 40)
+        small = load_rgb(str(path), 16)  # the reduced decode the trainable uses (JPEGs at 1/2 scale here)
+        assert small.mode == "RGB" and min(small.size) >= 16
+
+
+@pytest.mark.parametrize("name", ["deep.png", "deep.jpg"])
+def test_sixteen_bit_images_keep_their_picture(tmp_path, name):
+    path = tmp_path / name
+    _sixteen_bit(path, "PNG")
+    image = load_rgb(str(path))
+    assert image.getpixel((0, 0)) == (64, 64, 64) and image.getpixel((47, 0)) == (192, 192, 192)
+
+
+def test_jpeg_with_zero_filled_tail_is_skipped(caltech_tree):
+    ant = caltech_tree / "101_ObjectCategories" / "ant"
+    path = ant / "half_written.jpg"
+    _write("zero-filled-tail", path, ant / "image_0001.jpg")
+    splits = build_dataset("caltech101", caltech_tree)
+    assert str(path) in dict(splits.skipped), f"{path.name} is not in skipped"
+    assert str(path) not in _all(splits)
+
+
+def test_split_files_naming_missing_images(caltech_tree):
+    (caltech_tree / "train.txt").write_text("Faces/image_0001.jpg\nant/image_0001.jpg\nairplanes/image_0001.jpg\n"
+                                            "ant/image_0777.jpg\nzebra/image_0001.jpg\n"
+                                            "Faces/image_0002.jpg\nant/image_0002.jpg\nairplanes/image_0002.jpg\n")
+    (caltech_tree / "test.txt").write_text("Faces/image_0003.jpg\nairplanes/image_0999.jpg\n")
+    splits = build_dataset("caltech101", caltech_tree)
+    categories = caltech_tree / "101_ObjectCategories"
+    assert dict(splits.skipped) == {
+        str(categories / "ant" / "image_0777.jpg"): "listed in train.txt but missing",
+        str(categories / "zebra" / "image_0001.jpg"): "listed in train.txt but missing",
+        str(categories / "airplanes" / "image_0999.jpg"): "listed in test.txt but missing",
+    }
+    assert len(splits.train) + len(splits.val) == 6 and len(splits.test) == 1
+
+
+# --- Ray, MLflow and storage -----------------------------------------------------------------------------------
+
+@pytest.mark.skipif("--address" not in _search_help(), reason="tunebench search has no --address option yet")
+def test_unreachable_ray_address(in_tmp, caltech_tree, tracking_uri):
+    line = _cli(["search", "alexnet-caltech", "--address", "127.0.0.1:1", "--data-dir", str(caltech_tree),
+                 "--tracking-uri", tracking_uri, "--storage-path", str(in_tmp / "ray")], in_tmp, timeout=30)
+    assert "cannot connect to Ray at 127.0.0.1:1" in line
+    _nothing_started(in_tmp / "ray", tracking_uri)
+
+
+@pytest.mark.parametrize("uri", ["ftp://x", "sqlite:///{tmp}/a-file/mlruns.db"], ids=["ftp-scheme", "sqlite-under-file"])
+def test_unusable_tracking_uri(capsys, in_tmp, caltech_tree, uri):
+    (in_tmp / "a-file").write_text("a file, not a folder\n")
+    uri = uri.format(tmp=in_tmp)
+    line = _error(capsys, ["search", "alexnet-caltech", "--data-dir", str(caltech_tree), "--tracking-uri", uri,
+                           "--storage-path", str(in_tmp / "ray")])
+    assert f"cannot use MLflow tracking store {uri}: " in line
+    assert not (in_tmp / "ray").exists()
+    assert (in_tmp / "a-file").read_text() == "a file, not a folder\n"
+
+
+def test_unreachable_tracking_server(in_tmp, caltech_tree):
+    uri = f"http://127.0.0.1:{_free_port()}"
+    line = _cli(["search", "alexnet-caltech", "--data-dir", str(caltech_tree), "--tracking-uri", uri,
+                 "--storage-path", str(in_tmp / "ray")], in_tmp, timeout=15)
+    assert f"cannot use MLflow tracking store {uri}: " in line and "Connection refused" in line
+    assert not (in_tmp / "ray").exists()
+
+
+def test_unwritable_storage_path(capsys, in_tmp, search_args, tracking_uri):
+    (in_tmp / "a-file").write_text("a file, not a folder\n")
+    storage = in_tmp / "a-file" / "ray"
+    line = _error(capsys, ["search", "alexnet-caltech", *search_args, "--storage-path", str(storage)])
+    assert f"cannot write to --storage-path {storage}: Not a directory" in line
+    assert _runs(tracking_uri) == []
+
+
+def test_gpus_requested_on_a_machine_without_gpus(capsys, ray_local, in_tmp, search_args, tracking_uri):
+    if ray_local.cluster_resources().get("GPU"):
+        pytest.skip("this machine has GPUs")
+    line = _error(capsys, ["search", "alexnet-caltech", *search_args, "--gpus-per-trial", "1"])
+    assert "--gpus-per-trial 1.0: the Ray cluster has no GPUs (use --gpus-per-trial 0)" in line
+    _nothing_started(in_tmp / "ray", tracking_uri)
+
+
+# --- compare and report ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def reader_env(monkeypatch):
+    """What compare/report set for themselves, restored after the test (they set it process-wide)."""
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+
+
+def test_compare_on_an_empty_store(capsys, in_tmp, tracking_uri, reader_env):
+    assert f"no searches in {tracking_uri}" in _error(capsys, ["compare", "--tracking-uri", tracking_uri])
+    assert f"no searches of cnn-cifar10 in {tracking_uri}" in _error(
+        capsys, ["compare", "cnn-cifar10", "--tracking-uri", tracking_uri])
+
+
+def test_report_on_an_empty_store(capsys, in_tmp, tracking_uri, reader_env):
+    line = _error(capsys, ["report", "alexnet-caltech", "--tracking-uri", tracking_uri])
+    assert f"no searches of alexnet-caltech in {tracking_uri}" in line
+    assert not (in_tmp / "reports").exists()
+
+
+def test_report_with_unknown_run_id(capsys, in_tmp, tracking_uri, reader_env):
+    from tunebench.tracking import Tracker
+
+    tracker = Tracker(tracking_uri)
+    parent = tracker.start_run(tracker.experiment_id("alexnet-caltech"), "a-search", {"swept": "lr"},
+                               {"benchmark": "alexnet-caltech", "search": "optuna"})
+    tracker.end_run(parent, "FINISHED")
+    line = _error(capsys, ["report", "alexnet-caltech", "--search", "0123456789abcdef0123456789abcdef",
+                           "--tracking-uri", tracking_uri, "--output", str(in_tmp / "report")])
+    assert ("no search with run id 0123456789abcdef0123456789abcdef in experiment alexnet-caltech at "
+            f"{tracking_uri}") in line
+    assert not (in_tmp / "report").exists()
+    assert [(r.info.run_id, r.info.status) for r in _runs(tracking_uri)] == [(parent, "FINISHED")]
