@@ -56,7 +56,7 @@ def _label(value: Any) -> str:
 
 def _spans_decades(values: pd.Series, decades: float = 2) -> bool:
     finite = values.dropna()
-    return bool(len(finite)) and bool((finite > 0).all()) and finite.max() / finite.min() > 10 ** decades
+    return bool(len(finite)) and bool((finite > 0).all()) and finite.max() / finite.min() >= 10 ** decades
 
 
 def learning_curves(curves: pd.DataFrame, path: Path, top: int = 5) -> Path:
