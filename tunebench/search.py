@@ -352,6 +352,9 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
     except KeyboardInterrupt:
         status = "KILLED"
         raise
+    except TunebenchError as exc:
+        status = "KILLED" if exc.exit_code == 130 else status  # interrupted: resumable
+        raise
     finally:
         unfinished = close_running_trials(tracker, experiment_path / RUN_MAP_FILE, "KILLED")
         if unfinished and status == "FINISHED":
