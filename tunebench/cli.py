@@ -1,4 +1,7 @@
-"""tunebench command line: list | show | search | prefetch | compare | report | ui.  main(argv) -> exit code; errors are one line, never a traceback."""
+"""tunebench command line: list | show | search | prefetch | compare | report | ui.
+
+main(argv) -> exit code; errors are one line, never a traceback.
+"""
 
 from __future__ import annotations
 

@@ -165,8 +165,8 @@ def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
             "status": search["status"], "trials": len(own),
             "stopped_early": int(own.get("tags.outcome", pd.Series(dtype=str)).isin(
                 ["stopped by scheduler", "early-stopped"]).sum()),
-            "best_hyperparameters": ", ".join(f"{k}={format_value(parse_param(v))}" for k, v in sorted(best_params.items())
-                                              if k != "model"),
+            "best_hyperparameters": ", ".join(f"{k}={format_value(parse_param(v))}"
+                                              for k, v in sorted(best_params.items()) if k != "model"),
             "metric": metric, "best_metric": best(metric, min if metric.endswith("loss") else max),
             "best_val_acc": best("val_acc"), "best_val_macro_f1": best("val_macro_f1"),
             "test_acc": test_acc, "test_macro_f1": search.get("metrics.test_macro_f1"),
@@ -189,7 +189,8 @@ def trials_frame(trials: pd.DataFrame, swept: Sequence[str]) -> pd.DataFrame:
            for key in swept},
         **{f"best_{k}": trials.get(f"metrics.best_{k}") for k in BEST_OF},
         "epochs": pd.to_numeric(trials.get("tags.epochs_run", pd.Series(0, index=trials.index))).fillna(0).astype(int),
-        "outcome": trials.get("tags.outcome"), "seconds": _seconds(trials), "end_time": pd.to_datetime(trials["end_time"]),
+        "outcome": trials.get("tags.outcome"), "seconds": _seconds(trials),
+        "end_time": pd.to_datetime(trials["end_time"]),
     })
     return frame.sort_values("end_time", na_position="last").reset_index(drop=True)
 
@@ -257,7 +258,7 @@ def best_so_far_frame(trials: pd.DataFrame, metric: str, mode: str) -> pd.DataFr
 
 
 def importances(trials: pd.DataFrame, params: Sequence[str], metric: str, mode: str) -> pd.Series:
-    """Optuna's hyperparameter importance (its default fANOVA evaluator) over the trials that reported the
+    """Optuna's hyperparameter importance (its default evaluator, PED-ANOVA) over the trials that reported the
     metric; sums to 1. Empty when fewer than two trials or no hyperparameter varied."""
     import optuna
     from optuna.distributions import CategoricalDistribution, FloatDistribution

@@ -95,7 +95,8 @@ def build_sections(tracker: Tracker, benchmark: Benchmark, parent: pd.Series, tr
             plots.parallel_coordinates(parallel, swept, metric, folder / "parallel_coordinates.png")]))
         weights = importances(frame, swept, metric, mode)
         sections.append(Section("Hyperparameter importance",
-                                "Optuna's fANOVA importance over the finished trials (sums to 1)."
+                                "Optuna's importance (its default evaluator, PED-ANOVA) over the finished trials "
+                                "(sums to 1)."
                                 if len(weights) else "Not enough finished trials with varied values.",
                                 weights.rename("importance").rename_axis("hyperparameter").reset_index()
                                 if len(weights) else None,

@@ -200,7 +200,8 @@ class FeatureSVMTrainable(tune.Trainable):
         self.classifier = fit_linear_svm(features["train"], self.splits.train, self.config)
         predictions = self.classifier.predict(features["val"])
         targets = np.array([label for _, label in self.splits.val])
-        return {"epoch": 1, "planned_epochs": 1, **classification_metrics(torch.as_tensor(targets), torch.as_tensor(predictions), "val"),
+        metrics = classification_metrics(torch.as_tensor(targets), torch.as_tensor(predictions), "val")
+        return {"epoch": 1, "planned_epochs": 1, **metrics,
                 "feature_dim": int(features["train"].shape[1]), "done": True}
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:

@@ -32,7 +32,8 @@ def stratified_split(samples: Sequence[Sample], fraction: float, seed: int) -> t
     return sorted(rest), sorted(part)
 
 
-def train_val_test(samples: Sequence[Sample], test: float, val: float) -> tuple[list[Sample], list[Sample], list[Sample]]:
+def train_val_test(samples: Sequence[Sample], test: float,
+                   val: float) -> tuple[list[Sample], list[Sample], list[Sample]]:
     """Stratified (train, val, test) with fractions `test` and `val` of all samples (test split off first)."""
     rest, test_part = stratified_split(samples, test, SPLIT_SEED)
     train, val_part = stratified_split(rest, val / (1 - test), SPLIT_SEED)
