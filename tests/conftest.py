@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,13 @@ def build_caltech_tree(root: Path) -> dict[str, Path]:
     (background / "tmp").write_text("stray file of the original archive\n")
     (categories / ".ipynb_checkpoints").mkdir()
     return odd
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on (for servers the tests start, and for unreachable addresses)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ the loader directly on real JPEG/PNG files written with PIL. Nothing here runs a
 
 from __future__ import annotations
 
-import argparse
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +17,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from tests.conftest import CLASS_COLOURS, _picture
+from tests.conftest import CLASS_COLOURS, _picture, free_port
 from tunebench import TunebenchError
-from tunebench.cli import build_parser, main
+from tunebench.cli import main
 from tunebench.data import build_dataset, load_rgb
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,18 +67,6 @@ def _nothing_started(storage: Path, uri: str | None = None) -> None:
     assert not storage.exists() or not any(storage.iterdir()), sorted(storage.iterdir())
     if uri is not None:
         assert _runs(uri) == []
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _search_help() -> str:
-    parser = build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return commands.choices["search"].format_help()
 
 
 def _all(splits) -> set[str]:
@@ -295,7 +281,6 @@ def test_split_files_naming_missing_images(caltech_tree):
 
 # --- Ray, MLflow and storage -----------------------------------------------------------------------------------
 
-@pytest.mark.skipif("--address" not in _search_help(), reason="tunebench search has no --address option yet")
 def test_unreachable_ray_address(in_tmp, caltech_tree, tracking_uri):
     line = _cli(["search", "alexnet-caltech", "--address", "127.0.0.1:1", "--data-dir", str(caltech_tree),
                  "--tracking-uri", tracking_uri, "--storage-path", str(in_tmp / "ray")], in_tmp, timeout=30)
@@ -315,7 +300,7 @@ def test_unusable_tracking_uri(capsys, in_tmp, caltech_tree, uri):
 
 
 def test_unreachable_tracking_server(in_tmp, caltech_tree):
-    uri = f"http://127.0.0.1:{_free_port()}"
+    uri = f"http://127.0.0.1:{free_port()}"
     line = _cli(["search", "alexnet-caltech", "--data-dir", str(caltech_tree), "--tracking-uri", uri,
                  "--storage-path", str(in_tmp / "ray")], in_tmp, timeout=15)
     assert f"cannot use MLflow tracking store {uri}: " in line and "Connection refused" in line

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
 import subprocess
 import sys
 import time
@@ -15,18 +14,13 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
+from tests.conftest import free_port
 from tests.fixture_data import build_cifar_batches
 from tunebench.cli import main
 
 REPORT_PLOTS = {"learning_curves.png", "parallel_coordinates.png", "importance.png", "best_so_far.png",
                 "confusion_matrix.png", "per_class.png", "one_factor_lr.png", "one_factor_step_size.png",
                 "one_factor_weight_decay.png", "one_factor_gamma.png"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
@@ -45,7 +39,7 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
 
 @pytest.fixture
 def mlflow_server(tmp_path):
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
          "--artifacts-destination", str(tmp_path / "artifacts"), "--host", "127.0.0.1", "--port", str(port)],
@@ -124,7 +118,7 @@ def test_bad_input_is_one_line(capsys, tmp_path):
     code, err = _error(capsys, ["report", "alexnet-caltech", "--tracking-uri", empty])
     assert code == 2 and "no searches of alexnet-caltech" in err
     started = time.time()
-    code, err = _error(capsys, ["compare", "--tracking-uri", f"http://127.0.0.1:{_free_port()}"])
+    code, err = _error(capsys, ["compare", "--tracking-uri", f"http://127.0.0.1:{free_port()}"])
     assert code == 2 and "cannot use MLflow tracking store" in err and time.time() - started < 60
 
 
@@ -139,7 +133,7 @@ def test_report_of_a_run_id_that_does_not_exist(ray_local, in_tmp, tracking_uri,
 
 @pytest.mark.slow
 def test_ui_serves_the_store(tmp_path):
-    port = _free_port()
+    port = free_port()
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     MlflowClient(uri).create_experiment("alexnet-caltech")
     process = subprocess.Popen([sys.executable, "-m", "tunebench.cli", "ui", "--tracking-uri", uri, "--port", str(port)],

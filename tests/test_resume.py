@@ -117,3 +117,18 @@ def test_a_corrupt_checkpoint_restarts_the_trial_with_a_warning(ray_local, calte
     assert second.train()["epoch"] == 1
     first.stop()
     second.stop()
+
+
+@pytest.mark.slow
+def test_a_trial_that_keeps_failing_ends_failed_with_its_reason_and_the_search_goes_on(tmp_path, caltech_session_tree):
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "tunebench.cli", "search", "alexnet-caltech", "--smoke", "--max-epochs", "2",
+         "--num-samples", "1", "--data-dir", str(caltech_session_tree), "--tracking-uri", uri,
+         "--storage-path", str(tmp_path / "ray"), "--name", "failing"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "TUNEBENCH_TEST_FAIL_ONCE": f"{tmp_path / 'failed'}:2"})
+    assert result.returncode == 0, result.stderr[-3000:]  # epoch 1 was recorded: the search still reports it
+    [run] = _trial_runs(MlflowClient(uri))
+    assert run.info.status == "FAILED" and "failing once at epoch 2" in run.data.tags["error"]
+    assert run.data.tags["outcome"] == "error"

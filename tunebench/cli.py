@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from tunebench import TunebenchError
 from tunebench.search import SCHEDULERS, SEARCHES
-from tunebench.tracking import DEFAULT_TRACKING_URI
+from tunebench.tracking import DEFAULT_TRACKING_URI, Tracker
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,13 +110,6 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
-def _reader(uri: str):
-    """A Tracker for reading records (an unreachable server fails in seconds)."""
-    from tunebench.tracking import Tracker
-
-    return Tracker(uri)
-
-
 COMPARE_FORMATS = ("table", "markdown", "csv", "html")
 
 
@@ -126,7 +119,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from tunebench.tracking import split_runs
 
     names = [get_benchmark(name).name for name in args.benchmarks] if args.benchmarks else None
-    tracker = _reader(args.tracking_uri)
+    tracker = Tracker(args.tracking_uri)
     searches, trials = split_runs(tracker.runs(names))
     if searches.empty:
         raise TunebenchError(f"no searches{' of ' + ', '.join(names) if names else ''} in {args.tracking_uri}")
@@ -154,7 +147,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     benchmark = get_benchmark(args.benchmark)
     output = Path(args.output or f"reports/{benchmark.name}")
-    path = write_report(_reader(args.tracking_uri), benchmark, args.search, output)
+    path = write_report(Tracker(args.tracking_uri), benchmark, args.search, output)
     print(f"report: {path} and {path.with_suffix('.html')} (also on the search's MLflow run under report/)")
     return 0
 
@@ -165,7 +158,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if args.tracking_uri.startswith(("http://", "https://")):
         print(f"{args.tracking_uri} is an MLflow server: open it in a browser")
         return 0
-    _reader(args.tracking_uri)  # a one-line error for an unusable store, before starting a server
+    Tracker(args.tracking_uri)  # a one-line error for an unusable store, before starting a server
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", args.tracking_uri,
                "--host", args.host, "--port", str(args.port)]
     print(f"MLflow UI on {args.tracking_uri}: http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True)

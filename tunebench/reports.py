@@ -103,7 +103,7 @@ def classification_table(true: Sequence[str], predicted: Sequence[str]) -> pd.Da
 # --- reading a store back: tunebench compare / report (inputs are mlflow.search_runs DataFrames) ---
 
 CURVE_METRICS = ("train_loss", "val_loss", "train_acc", "val_acc", "stage")
-PARENT_TAG_COLUMN = "mlflow.parentRunId"
+PARENT_TAG = "mlflow.parentRunId"  # MLflow's tag nesting a trial run under its search's run
 
 
 def parse_param(text: Any) -> Any:
@@ -127,6 +127,17 @@ def format_value(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def best_hyperparameters(search: pd.Series) -> dict[str, Any]:
+    """The best trial's swept values, from a search run's `best.<key>` tags, typed back."""
+    return {c.removeprefix("tags.best."): parse_param(search[c]) for c in sorted(search.index)
+            if c.startswith("tags.best.") and pd.notna(search[c])}
+
+
+def describe(params: Mapping[str, Any], leave_out: Sequence[str] = ()) -> str:
+    """"lr=0.01, step_size=5": hyperparameters on one line, numbers to 4 significant digits."""
+    return ", ".join(f"{k}={format_value(v)}" for k, v in params.items() if k not in leave_out)
+
+
 def report_best(reference: Mapping[str, float]) -> tuple[str | None, float | None]:
     """The report's best published test accuracy (labels saying 'validation' are not test results)."""
     tests = {k: v for k, v in reference.items() if "validation" not in k}
@@ -146,11 +157,10 @@ def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
     """
     rows = []
     for _, search in searches.iterrows():
-        own = trials[trials[f"tags.{PARENT_TAG_COLUMN}"] == search["run_id"]]
+        own = trials[trials[f"tags.{PARENT_TAG}"] == search["run_id"]]
         info = benchmarks.get(search["tags.benchmark"], {})
         metric = info.get("metric", "val_acc")
-        best_params = {c.removeprefix("tags.best."): search[c] for c in search.index
-                       if c.startswith("tags.best.") and c != "tags.best_trial" and pd.notna(search[c])}
+        best_params = best_hyperparameters(search)
         label, reference = report_best(info.get("reference", {}))
         test_acc = search.get("metrics.test_acc")
 
@@ -165,14 +175,14 @@ def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
             "status": search["status"], "trials": len(own),
             "stopped_early": int(own.get("tags.outcome", pd.Series(dtype=str)).isin(
                 ["stopped by scheduler", "early-stopped"]).sum()),
-            "best_hyperparameters": ", ".join(f"{k}={format_value(parse_param(v))}"
-                                              for k, v in sorted(best_params.items()) if k != "model"),
+            "best_hyperparameters": describe(best_params, leave_out=("model",)),
             "metric": metric, "best_metric": best(metric, min if metric.endswith("loss") else max),
             "best_val_acc": best("val_acc"), "best_val_macro_f1": best("val_macro_f1"),
             "test_acc": test_acc, "test_macro_f1": search.get("metrics.test_macro_f1"),
             "epochs": int(pd.to_numeric(own.get("tags.epochs_run", pd.Series(dtype=str))).sum()),
             "trial_hours": float(_seconds(own).sum() / 3600) if len(own) else 0.0,
-            "wall_minutes": float(_seconds(search.to_frame().T).iloc[0] / 60) if pd.notna(search["end_time"]) else None,
+            "wall_minutes": ((pd.to_datetime(search["end_time"]) - pd.to_datetime(search["start_time"])).total_seconds()
+                             / 60 if pd.notna(search["end_time"]) else None),
             "report": label, "report_test_acc": reference,
             "test_acc - report": (test_acc - reference) if reference is not None and pd.notna(test_acc) else None,
         })

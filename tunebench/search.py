@@ -178,10 +178,8 @@ def build_tuner(benchmark: Benchmark, plan: SearchPlan, options: SearchOptions, 
                         **({benchmark.metric: benchmark.metric} if benchmark.metric not in ("val_loss", "val_acc")
                            else {})},
         max_report_frequency=10, sort_by_metric=True)
-    cpus, gpus = resources
-    trainable = tune.with_resources(tune.with_parameters(trainable_cls, splits=splits), {"cpu": cpus, "gpu": gpus})
     return tune.Tuner(
-        trainable, param_space=plan.param_space(),
+        _with_data_and_resources(trainable_cls, splits, resources), param_space=plan.param_space(),
         tune_config=tune.TuneConfig(metric=benchmark.metric, mode=benchmark.mode,
                                     search_alg=make_searcher(plan, options.seed),
                                     scheduler=make_scheduler(plan, options.grace_period),
@@ -193,6 +191,14 @@ def build_tuner(benchmark: Benchmark, plan: SearchPlan, options: SearchOptions, 
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=1, num_to_keep=1, checkpoint_score_attribute=benchmark.metric,
                 checkpoint_score_order=benchmark.mode)))
+
+
+def _with_data_and_resources(trainable_cls, splits, resources: tuple[float, float]):
+    """The trainable as Tune runs it: the dataset splits put in Ray's object store once, a trial's CPUs/GPUs."""
+    from ray import tune
+
+    cpus, gpus = resources
+    return tune.with_resources(tune.with_parameters(trainable_cls, splits=splits), {"cpu": cpus, "gpu": gpus})
 
 
 def _trial_dirname(trial) -> str:
@@ -254,8 +260,9 @@ def _storage(options: SearchOptions) -> Path:
     return storage
 
 
-def _resume_target(benchmark: Benchmark, options: SearchOptions, storage: Path) -> tuple[str, dict[str, Any]]:
+def _resume_target(benchmark: Benchmark, options: SearchOptions) -> tuple[str, dict[str, Any]]:
     """The search to resume (--name, else this benchmark's latest in storage) and what was saved at its start."""
+    storage = options.storage_path.expanduser().resolve()
     if options.name:
         name = options.name
     else:
@@ -282,9 +289,8 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
     if benchmark.trainer not in TRAINABLES:
         raise TunebenchError(f"{benchmark.name}: unknown trainer '{benchmark.trainer}' (one of {', '.join(TRAINABLES)})")
     trainable_cls = TRAINABLES[benchmark.trainer]
-    storage = _storage(options) if options.resume else None
     if options.resume:
-        name, saved = _resume_target(benchmark, options, storage)
+        name, saved = _resume_target(benchmark, options)
         plan = SearchPlan(saved["config"], dict.fromkeys(saved["swept"]), saved["search"], saved["scheduler"],
                           saved["num_samples"], saved["max_epochs"])
         options.tracking_uri, options.data_dir = saved["tracking_uri"], Path(saved["data_dir"])
@@ -293,7 +299,7 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
     tracker = Tracker(options.tracking_uri)  # checked before any work starts, as is a cluster's address
     if options.address and options.address != "auto":
         _check_reachable(options.address)
-    storage = storage or _storage(options)
+    storage = _storage(options)
     if not options.resume:
         name = options.name or f"{benchmark.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         if (storage / name / SEARCH_FILE).exists():
@@ -319,9 +325,8 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
         close_running_trials(tracker, experiment_path / RUN_MAP_FILE, "KILLED")
         say(f"resuming search {name} (MLflow run {parent}); finished trials are kept, unfinished ones continue "
             f"from their last checkpoint{', errored ones too' if options.retry_errored else ''}")
-        trainable = tune.with_resources(tune.with_parameters(trainable_cls, splits=splits), {"cpu": cpus, "gpu": gpus})
-        tuner = tune.Tuner.restore(str(experiment_path), trainable, resume_unfinished=True,
-                                   resume_errored=options.retry_errored)
+        tuner = tune.Tuner.restore(str(experiment_path), _with_data_and_resources(trainable_cls, splits, (cpus, gpus)),
+                                   resume_unfinished=True, resume_errored=options.retry_errored)
     else:
         experiment_id = tracker.experiment_id(benchmark.name)
         parent = tracker.start_run(
@@ -356,19 +361,16 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
         status = "KILLED" if exc.exit_code == 130 else status  # interrupted: resumable
         raise
     finally:
-        unfinished = close_running_trials(tracker, experiment_path / RUN_MAP_FILE, "KILLED")
-        if unfinished and status == "FINISHED":
-            status = "KILLED"
+        close_running_trials(tracker, experiment_path / RUN_MAP_FILE, "KILLED")
         tracker.end_run(parent, status)
 
 
-def close_running_trials(tracker, run_map_path: Path, status: str) -> int:
-    """Mark the trial runs still RUNNING (driver interrupted or killed earlier) with `status`; returns how many."""
+def close_running_trials(tracker, run_map_path: Path, status: str) -> None:
+    """Mark the trial runs still RUNNING (driver interrupted, or killed before a resume) with `status`."""
     runs = json.loads(run_map_path.read_text()) if run_map_path.is_file() else {}
     running = [run_id for run_id in runs.values() if tracker.client.get_run(run_id).info.status == "RUNNING"]
     for run_id in running:
         tracker.end_run(run_id, status)
-    return len(running)
 
 
 def _finish(grid, benchmark: Benchmark, plan: SearchPlan, trainable_cls, splits, resources: tuple[float, float],

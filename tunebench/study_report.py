@@ -18,9 +18,9 @@ import pandas as pd
 
 from tunebench import TunebenchError, plots
 from tunebench.benchmark import Benchmark
-from tunebench.reports import (CURVE_METRICS, best_so_far_frame, confusion_frame, curves_frame,
-                               format_value, fill_best_from_histories, importances, one_factor_table, parse_param,
-                               report_best, trials_frame)
+from tunebench.reports import (CURVE_METRICS, PARENT_TAG, best_hyperparameters, best_so_far_frame, confusion_frame,
+                               curves_frame, describe, fill_best_from_histories, format_value, importances,
+                               one_factor_table, report_best, trials_frame)
 from tunebench.tracking import Tracker, split_runs
 
 
@@ -44,7 +44,7 @@ def find_search(tracker: Tracker, benchmark: Benchmark, search: str) -> tuple[pd
         if match.empty:
             raise TunebenchError(f"no search with run id {search} in experiment {benchmark.name} at {tracker.uri}")
         parent = match.iloc[0]
-    return parent, trials[trials["tags.mlflow.parentRunId"] == parent["run_id"]]
+    return parent, trials[trials[f"tags.{PARENT_TAG}"] == parent["run_id"]]
 
 
 def _summary(benchmark: Benchmark, parent: pd.Series, trials: pd.DataFrame) -> Section:
@@ -57,9 +57,7 @@ def _summary(benchmark: Benchmark, parent: pd.Series, trials: pd.DataFrame) -> S
         "test accuracy": parent.get("metrics.test_acc"), "test macro F1": parent.get("metrics.test_macro_f1"),
         "report's best (test accuracy)": f"{reference} ({label})" if label else None,
     }
-    best = {c.removeprefix("tags.best."): parent[c] for c in parent.index
-            if c.startswith("tags.best.") and pd.notna(parent[c])}
-    rows["best hyperparameters"] = ", ".join(f"{k}={format_value(parse_param(v))}" for k, v in sorted(best.items()))
+    rows["best hyperparameters"] = describe(best_hyperparameters(parent))
     table = pd.DataFrame({"": list(rows), "value": ["" if v is None or (isinstance(v, float) and pd.isna(v))
                                                     else format_value(v) for v in rows.values()]})
     return Section("Search", table=table)

@@ -20,10 +20,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from tunebench import TunebenchError
-from tunebench.reports import BEST_OF, best_so_far, epoch_metrics, trial_outcome
+from tunebench.reports import BEST_OF, PARENT_TAG, best_so_far, epoch_metrics, trial_outcome
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
-PARENT_TAG = "mlflow.parentRunId"
 
 def _batch(items: list, size: int = 100):
     for start in range(0, len(items), size):
