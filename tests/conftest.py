@@ -73,14 +73,20 @@ def caltech_session_tree(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def tunebench_cache(tmp_path_factory) -> Path:
+    """Decoded images and features are cached in a temporary folder, not the user's ~/.cache (Ray's workers
+    inherit the variable)."""
+    os.environ["TUNEBENCH_CACHE"] = str(tmp_path_factory.mktemp("tunebench-cache"))
+    return Path(os.environ["TUNEBENCH_CACHE"])
+
+
 @pytest.fixture(scope="session")
-def ray_local(tmp_path_factory):
-    """One real local Ray for the whole session (searches in-process join it); its workers keep cached
-    features in a temporary folder, not the user's ~/.cache."""
+def ray_local(tunebench_cache):
+    """One real local Ray for the whole session (searches in-process join it)."""
     import ray
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    os.environ["TUNEBENCH_CACHE"] = str(tmp_path_factory.mktemp("tunebench-cache"))
     ray.init(num_cpus=2, include_dashboard=False, logging_config=ray.LoggingConfig(log_level="WARNING"))
     yield ray
     ray.shutdown()

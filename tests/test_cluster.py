@@ -19,7 +19,10 @@ def test_smoke_search_places_trials_on_two_nodes(tmp_path, caltech_session_tree)
         result = subprocess.run(
             [sys.executable, "-m", "tunebench.cli", "search", "alexnet-caltech", "--smoke", "--address", cluster.address,
              "--data-dir", str(caltech_session_tree), "--tracking-uri", f"sqlite:///{tmp_path / 'mlruns.db'}",
-             "--storage-path", str(tmp_path / "ray"), "--name", "two-nodes", "--max-epochs", "1"],
+             "--storage-path", str(tmp_path / "ray"), "--name", "two-nodes", "--max-epochs", "1",
+             # a trial this short can end before the other node's worker has started; a reused worker would
+             # then take the second trial on the first node
+             "--no-reuse-actors"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path)
         assert result.returncode == 0, result.stderr[-2000:]
         nodes = {json.loads(line)["node_id"] for path in (tmp_path / "ray" / "two-nodes").glob("trial_*/result.json")

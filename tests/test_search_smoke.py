@@ -7,6 +7,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tunebench.cli import main
+from tunebench.data.cache import cache_root
 from tests.conftest import SHARED_CALTECH
 
 OUTCOMES = {"completed", "stopped by scheduler", "early-stopped"}
@@ -21,11 +22,12 @@ def _data_dir(source, caltech_session_tree):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("source", ["fixture", "shared"])
-def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltech_session_tree, source, capsys):
+@pytest.mark.parametrize("source, pipeline", [("fixture", "naive"), ("shared", "cached")])
+def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltech_session_tree, source, pipeline,
+                                         capsys):
     data_dir = _data_dir(source, caltech_session_tree)
     code = main(["search", "alexnet-caltech", "--smoke", "--data-dir", str(data_dir), "--tracking-uri", tracking_uri,
-                 "--storage-path", str(in_tmp / "ray"), "--name", "smoke"])
+                 "--storage-path", str(in_tmp / "ray"), "--name", "smoke", "--data-pipeline", pipeline])
     out = capsys.readouterr().out
     assert code == 0
     assert "Trials (best first)" in out and "Report's reference results" in out and "test: loss" in out
@@ -49,10 +51,14 @@ def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltec
         assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert child.info.status == "FINISHED" and child.data.tags["outcome"] in OUTCOMES
         assert {"lr", "step_size", "weight_decay", "gamma", "batch_size", "model"} <= set(child.data.params)
+        # what ran on the trial's device: this CPU-only machine runs plain fp32 eager
+        assert child.data.params["data_pipeline"] == pipeline
+        assert (child.data.params["device"], child.data.params["precision"]) == ("cpu", "fp32")
+        assert child.data.params["channels_last"] == child.data.params["compile"] == "False"
         history = client.get_metric_history(child.info.run_id, "val_acc")
         epochs = int(child.data.tags["epochs_run"])
         assert sorted(m.step for m in history) == list(range(1, epochs + 1))
-        for metric in ("train_loss", "train_acc", "val_loss", "lr", "epoch_time_s", "images_per_s"):
+        for metric in ("train_loss", "train_acc", "val_loss", "lr", "epoch_time_s", "images_per_s", "data_wait_frac"):
             assert len(client.get_metric_history(child.info.run_id, metric)) == epochs
         best_child = max(best_child, *(m.value for m in history))
     assert parent.data.metrics["best_val_acc"] == pytest.approx(best_child)
@@ -63,5 +69,7 @@ def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltec
     assert results["val_acc"].iloc[0] == pytest.approx(best_child)
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"results.csv", "test_predictions.csv"} <= artifacts
+    if pipeline == "cached":  # the trials decoded the training split once, into the node's cache
+        assert list((cache_root() / "images" / "caltech101").glob("train-64px-crop-rgb-*.npy"))
     if source == "fixture":
         assert "warning: skipped" in out and "image_0100.jpg" in out  # the truncated JPEG is named

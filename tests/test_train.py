@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -31,7 +32,7 @@ def test_fit_learns_and_reports_every_epoch():
     assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5, 6]
     assert history[-1]["val_acc"] > 0.9 and history[-1]["train_loss"] < history[0]["train_loss"]
     assert [h["lr"] for h in history[:4]] == [0.05, 0.05, 0.025, 0.025]  # StepLR(2, 0.5)
-    assert all(h["images_per_s"] > 0 and h["epoch_time_s"] > 0 for h in history)
+    assert all(h["images_per_s"] > 0 and h["epoch_time_s"] > 0 and 0 <= h["data_wait_frac"] <= 1 for h in history)
 
 
 def test_early_stopping_ends_the_fit():
@@ -57,3 +58,19 @@ def test_resume_from_state_continues_exactly():
     assert resumed.early_stopping == straight.early_stopping
     for a, b in zip(resumed.model.state_dict().values(), straight.model.state_dict().values()):
         torch.testing.assert_close(a, b)
+
+
+def test_cuda_settings_are_recorded_as_asked_and_cpu_runs_plain_fp32():
+    from tunebench.acceleration import Acceleration, settings
+
+    cuda = settings(True, precision="bf16", channels_last=True, compile=True)
+    assert cuda == {"device": "cuda", "precision": "bf16", "channels_last": True, "cudnn_benchmark": True,
+                    "pin_memory": True, "compile": True}
+    assert settings(False, precision="bf16") == {"device": "cpu", "precision": "fp32", "channels_last": False,
+                                                 "cudnn_benchmark": False, "pin_memory": False, "compile": False}
+    assert settings(True, precision="fp32", channels_last=False)["precision"] == "fp32"
+    # a CUDA config read on a CPU worker: the CUDA-only settings are off, compile stays as asked
+    assert Acceleration.from_config(cuda, torch.device("cpu")) == Acceleration(amp=False, channels_last=False,
+                                                                              compile=True)
+    with pytest.raises(ValueError, match="precision"):
+        settings(True, precision="fp16")

@@ -53,13 +53,35 @@ def test_patience_ends_the_trial(ray_local, caltech_tree):
     trainable.stop()
 
 
+def test_a_reused_actor_runs_the_next_trial_from_scratch(ray_local, caltech_tree):
+    """reuse_actors: Tune hands a finished trial's actor the next config; nothing of the old trial carries over."""
+    splits = build_dataset("caltech101", caltech_tree)
+    trainable = tune.with_parameters(TrialTrainable, splits=splits)(_config(lr=0.05))
+    first = [trainable.train() for _ in range(2)]
+    assert trainable.reset({**_config(lr=0.2, epochs=3), "seed": 1})
+    second = [trainable.train() for _ in range(3)]
+    assert [r["epoch"] for r in first] == [1, 2] and [r["epoch"] for r in second] == [1, 2, 3]
+    assert second[0]["lr"] == 0.2 and second[-1]["done"] and trainable.config["lr"] == 0.2
+    assert all(0.0 <= r["data_wait_frac"] <= 1.0 for r in first + second)
+    trainable.stop()
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_trial_trains_on_the_gpu(ray_local, caltech_tree):
+@pytest.mark.parametrize("pipeline, compile", [("cached", False), ("naive", False), ("cached", True)])
+def test_trial_trains_on_the_gpu(ray_local, caltech_tree, pipeline, compile):
+    from tunebench.acceleration import settings
+
     splits = build_dataset("caltech101", caltech_tree)
-    trainable = tune.with_parameters(TrialTrainable, splits=splits)(_config(model="alexnet", image_size=64))
-    result = trainable.train()
-    assert next(trainable.states[0].model.parameters()).is_cuda and result["images_per_s"] > 0
+    config = _config(model="resnet50", image_size=64, augment="flip_rotate_perspective_jitter",
+                     data_pipeline=pipeline, **settings(True, compile=compile))
+    trainable = tune.with_parameters(TrialTrainable, splits=splits)(config)
+    results = [trainable.train() for _ in range(2)]
+    weight = trainable.states[0].model.conv1.weight
+    assert weight.is_cuda and weight.dtype == torch.float32  # bf16 autocast: the weights stay fp32
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    assert torch.backends.cudnn.benchmark
+    assert all(r["images_per_s"] > 0 and torch.isfinite(torch.tensor(r["val_loss"])) for r in results)
     trainable.stop()
 
 

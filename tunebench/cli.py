@@ -84,7 +84,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, overrides=overrides,
         seed=args.seed, smoke=args.smoke, name=args.name, storage_path=Path(args.storage_path),
         tracking_uri=args.tracking_uri, download=args.download, address=args.address,
-        max_failures=args.max_failures, resume=args.resume, retry_errored=args.retry_errored)
+        max_failures=args.max_failures, resume=args.resume, retry_errored=args.retry_errored,
+        data_pipeline=args.data_pipeline, precision=args.precision, channels_last=not args.no_channels_last,
+        compile=args.compile, reuse_actors=not args.no_reuse_actors)
     run_search(benchmark, options)
     return 0
 
@@ -211,6 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--retry-errored", action="store_true", help="with --resume: rerun errored trials too")
     search.add_argument("--max-failures", type=int, default=0,
                         help="retry a trial that raised this many times, from its last checkpoint (default 0)")
+    search.add_argument("--data-pipeline", choices=("cached", "naive"), default="cached",
+                        help="cached (default): decode each split once into a memory-mapped cache shared by the "
+                             "node's trials, augment whole batches on the device; naive: DataLoader decoding "
+                             "every image every epoch (the baseline)")
+    search.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
+                        help="on CUDA: bf16 autocast (default) or fp32; CPU trials always run fp32")
+    search.add_argument("--no-channels-last", action="store_true", help="on CUDA: keep NCHW instead of channels_last")
+    search.add_argument("--compile", action="store_true", help="torch.compile each trial's model")
+    search.add_argument("--no-reuse-actors", action="store_true",
+                        help="a fresh worker process per trial (default: a finished trial's worker, its imports "
+                             "done and data mapped, runs the next one)")
     _tracking_option(search)
     search.set_defaults(run=cmd_search)
 

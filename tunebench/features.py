@@ -21,16 +21,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from tunebench.data import ImageSplits
-from tunebench.data.loader import make_loader
-from tunebench.data.transforms import resize_side, transform_for
+from tunebench.data.batches import make_batches
+from tunebench.data.cache import cache_root
 from tunebench.train import default_device
 
 
 def cache_dir(config: Mapping[str, Any]) -> Path:
     """config's feature_cache, else $TUNEBENCH_CACHE/features, else ~/.cache/tunebench/features."""
-    root = config.get("feature_cache") or os.path.join(
-        os.environ.get("TUNEBENCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "tunebench"), "features")
-    return Path(root)
+    return Path(config.get("feature_cache") or cache_root() / "features")
 
 
 def split_extractor(extractor: str) -> tuple[str, str]:
@@ -54,9 +52,7 @@ def extract(config: Mapping[str, Any], splits: ImageSplits, part: str) -> np.nda
     device = default_device()
     extractor = build_extractor(*split_extractor(config["extractor"]), weights=config.get("weights", "imagenet"))
     extractor = extractor.to(device).eval()
-    loader = make_loader(splits, getattr(splits, part), transform_for(config, train=False),
-                         batch_size=config["batch_size"], shuffle=False, workers=config.get("workers", 0),
-                         min_side=resize_side(config["image_size"]))
+    loader = make_batches(config, splits, part, train=False, seed=0, device=device)
     batches = [extractor(images.to(device)).float().cpu().numpy() for images, _ in loader]
     return np.concatenate(batches) if batches else np.empty((0, 0), dtype=np.float32)
 

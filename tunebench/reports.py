@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 EPOCH_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "val_macro_recall", "val_macro_f1", "lr",
-                 "trainable_params", "stage", "epoch_time_s", "images_per_s", "feature_dim")
+                 "trainable_params", "stage", "epoch_time_s", "images_per_s", "data_wait_frac", "feature_dim")
 EXECUTION_METRIC = "val_acc_execution_"  # + index: one per training of a configuration (executions > 1)
 BEST_EPOCH_COLUMNS = ("val_loss", "val_acc", "val_macro_recall", "val_macro_f1")
 

@@ -48,6 +48,11 @@ class SearchOptions:
     max_failures: int = 0                 # retries of a trial that raised, from its last checkpoint
     resume: bool = False                  # continue the search `name` (default: this benchmark's latest)
     retry_errored: bool = False           # with resume: rerun errored trials from their last checkpoint
+    data_pipeline: str = "cached"         # cached: decoded-image cache + batches augmented on the device; naive
+    precision: str = "bf16"               # on CUDA: bf16 autocast, or fp32
+    channels_last: bool = True            # on CUDA
+    compile: bool = False                 # torch.compile the model
+    reuse_actors: bool = True             # a finished trial's worker runs the next trial (when the trainable can)
 
 
 @dataclass
@@ -184,13 +189,21 @@ def build_tuner(benchmark: Benchmark, plan: SearchPlan, options: SearchOptions, 
                                     search_alg=make_searcher(plan, options.seed),
                                     scheduler=make_scheduler(plan, options.grace_period),
                                     num_samples=plan.num_samples, max_concurrent_trials=options.max_concurrent,
-                                    trial_dirname_creator=_trial_dirname),
+                                    trial_dirname_creator=_trial_dirname, reuse_actors=options.reuse_actors and _can_reuse(trainable_cls)),
         run_config=tune.RunConfig(
             name=name, storage_path=str(storage), callbacks=callbacks, progress_reporter=reporter, verbose=1,
             failure_config=tune.FailureConfig(max_failures=options.max_failures),
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=1, num_to_keep=1, checkpoint_score_attribute=benchmark.metric,
                 checkpoint_score_order=benchmark.mode)))
+
+
+def _can_reuse(trainable_cls) -> bool:
+    """Tune may hand a finished trial's actor (imports done, data mapped) to the next trial when the trainable
+    can reset itself."""
+    from ray import tune
+
+    return trainable_cls.reset_config is not tune.Trainable.reset_config
 
 
 def _with_data_and_resources(trainable_cls, splits, resources: tuple[float, float]):
@@ -317,6 +330,11 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
             fetch_weights(source)
 
     cpus, gpus = _init_ray(options)
+    if not options.resume:  # what the trials' device will run, recorded with every trial's config
+        from tunebench.acceleration import settings
+
+        plan.config.update(data_pipeline=options.data_pipeline,
+                           **settings(gpus > 0, options.precision, options.channels_last, options.compile))
     experiment_path = storage / name
     if options.resume:
         parent, experiment_id = saved["parent_run_id"], saved["experiment_id"]

@@ -15,6 +15,7 @@ import torch
 from sklearn.metrics import balanced_accuracy_score, f1_score
 from torch import nn
 
+from tunebench.acceleration import Acceleration
 from tunebench.models.registry import trainable_parameters
 
 
@@ -84,40 +85,61 @@ class Objective:
         return (outputs.squeeze(1) > 0).long() if self.binary else outputs.argmax(1)
 
 
-def train_one_epoch(model: nn.Module, loader: Iterable, objective: Objective,
-                    optimizer: torch.optim.Optimizer, device: torch.device) -> dict[str, float]:
+def _timed(loader: Iterable) -> Iterator[tuple[float, tuple]]:
+    """Each batch of a loader with the seconds the training loop waited for it."""
+    batches = iter(loader)
+    while True:
+        start = time.perf_counter()
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        yield time.perf_counter() - start, batch
+
+
+def train_one_epoch(model: nn.Module, loader: Iterable, objective: Objective, optimizer: torch.optim.Optimizer,
+                    device: torch.device, accel: Acceleration = Acceleration()) -> dict[str, float]:
+    """One pass over the loader. Loss and accuracy add up on the device: no host sync per step."""
     model.train()
-    total_loss, correct, seen = 0.0, 0, 0
-    for images, labels in loader:
-        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    seen, waited = 0, 0.0
+    for wait, (images, labels) in _timed(loader):
+        waited += wait
+        images = images.to(device, non_blocking=True, memory_format=accel.memory_format)
+        labels = labels.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
-        outputs = model(images)
-        loss = objective.loss(outputs, labels)
+        with accel.autocast(device):
+            outputs = model(images)
+            loss = objective.loss(outputs, labels)
         loss.backward()
         optimizer.step()
-        total_loss += loss.item() * labels.size(0)
-        correct += (objective.predict(outputs) == labels).sum().item()
+        total_loss += loss.detach().float() * labels.size(0)
+        correct += (objective.predict(outputs.detach()) == labels).sum()
         seen += labels.size(0)
-    return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1), "train_images": seen}
+    return {"train_loss": total_loss.item() / max(seen, 1), "train_acc": correct.item() / max(seen, 1),
+            "train_images": seen, "data_wait_s": waited}
 
 
 @torch.no_grad()
-def predict(model: nn.Module, loader: Iterable, objective: Objective,
-            device: torch.device) -> tuple[float, torch.Tensor, torch.Tensor]:
+def predict(model: nn.Module, loader: Iterable, objective: Objective, device: torch.device,
+            accel: Acceleration = Acceleration()) -> tuple[float, torch.Tensor, torch.Tensor]:
     """Mean loss, the true labels and the predicted labels over a loader."""
     model.eval()
-    total_loss, seen = 0.0, 0
+    total_loss, seen = torch.zeros((), device=device), 0
     targets, predictions = [], []
     for images, labels in loader:
-        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-        outputs = model(images)
-        total_loss += objective.loss(outputs, labels).item() * labels.size(0)
+        images = images.to(device, non_blocking=True, memory_format=accel.memory_format)
+        labels = labels.to(device, non_blocking=True)
+        with accel.autocast(device):
+            outputs = model(images)
+            total_loss += objective.loss(outputs, labels).float() * labels.size(0)
         seen += labels.size(0)
-        targets.append(labels.cpu())
-        predictions.append(objective.predict(outputs).cpu())
+        targets.append(labels)
+        predictions.append(objective.predict(outputs))
     empty = torch.empty(0, dtype=torch.long)
-    return (total_loss / max(seen, 1), torch.cat(targets) if targets else empty,
-            torch.cat(predictions) if predictions else empty)
+    return (total_loss.item() / max(seen, 1), torch.cat(targets).cpu() if targets else empty,
+            torch.cat(predictions).cpu() if predictions else empty)
 
 
 def classification_metrics(targets: torch.Tensor, predictions: torch.Tensor, prefix: str) -> dict[str, float]:
@@ -134,9 +156,9 @@ def classification_metrics(targets: torch.Tensor, predictions: torch.Tensor, pre
 
 
 def evaluate(model: nn.Module, loader: Iterable, objective: Objective, device: torch.device,
-             prefix: str = "val") -> dict[str, float]:
+             prefix: str = "val", accel: Acceleration = Acceleration()) -> dict[str, float]:
     """{prefix}_loss, {prefix}_acc, {prefix}_macro_recall, {prefix}_macro_f1 over a loader."""
-    loss, targets, predictions = predict(model, loader, objective, device)
+    loss, targets, predictions = predict(model, loader, objective, device, accel)
     return {f"{prefix}_loss": loss, **classification_metrics(targets, predictions, prefix)}
 
 
@@ -213,32 +235,34 @@ class TrainingState:
 
 def fit(state: TrainingState, train_loader: Iterable, val_loader: Iterable, *, epochs: int,
         device: torch.device, objective: Objective | None = None, fine_tune_at: int | None = None,
-        fine_tune_lr: float | None = None) -> Iterator[dict[str, float]]:
+        fine_tune_lr: float | None = None, accel: Acceleration = Acceleration()) -> Iterator[dict[str, float]]:
     """Train from state.epoch to `epochs`, yielding each epoch's metrics after the state has advanced.
 
     fine_tune_at: the number of epochs after which a two-stage model is unfrozen and trained at fine_tune_lr.
     Yields: epoch, train/val loss and accuracy, val macro recall and F1, lr (of the epoch), trainable_params,
-    stage (two-stage fits), epoch_time_s, images_per_s, early_stop.
+    stage (two-stage fits), epoch_time_s, images_per_s (training), data_wait_frac (of the training time spent
+    waiting for batches), early_stop.
     """
     objective = objective or Objective()
+    net = accel.prepare(state.model)
     while state.epoch < epochs:
         if fine_tune_at is not None and state.epoch >= fine_tune_at and state.stage == 1:
             state.fine_tune(fine_tune_lr if fine_tune_lr is not None else state.optimizer.param_groups[0]["lr"])
         start = time.perf_counter()
         lr = state.optimizer.param_groups[0]["lr"]
-        metrics = train_one_epoch(state.model, train_loader, objective, state.optimizer, device)
-        train_seconds = time.perf_counter() - start
-        metrics.update(evaluate(state.model, val_loader, objective, device))
+        metrics = train_one_epoch(net, train_loader, objective, state.optimizer, device, accel)
+        train_seconds = max(time.perf_counter() - start, 1e-9)
+        metrics.update(evaluate(net, val_loader, objective, device, accel=accel))
         state.scheduler.step()
         state.epoch += 1
         stop = state.early_stopping.step(metrics["val_loss"]) if state.early_stopping else False
         state.track_best()
         if (stop or state.epoch >= epochs) and state.best_weights is not None:
             state.model.load_state_dict(state.best_weights)
-        images = metrics.pop("train_images")
+        images, waited = metrics.pop("train_images"), metrics.pop("data_wait_s")
         yield {"epoch": state.epoch, **metrics, "lr": lr, "trainable_params": trainable_parameters(state.model),
                **({"stage": state.stage} if fine_tune_at is not None else {}),
-               "epoch_time_s": time.perf_counter() - start, "images_per_s": images / max(train_seconds, 1e-9),
-               "early_stop": int(stop)}
+               "epoch_time_s": time.perf_counter() - start, "images_per_s": images / train_seconds,
+               "data_wait_frac": waited / train_seconds, "early_stop": int(stop)}
         if stop:
             return

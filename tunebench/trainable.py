@@ -19,9 +19,9 @@ import ray
 import torch
 from ray import tune
 
+from tunebench.acceleration import Acceleration
 from tunebench.data import ImageSplits
-from tunebench.data.loader import make_loader
-from tunebench.data.transforms import resize_side, transform_for
+from tunebench.data.batches import make_batches
 from tunebench.models import build_model
 from tunebench.train import EarlyStopping, Objective, TrainingState, build_lr_scheduler, build_optimizer, \
     classification_metrics, default_device, fit, predict
@@ -31,10 +31,11 @@ SVM_FILE = "svm.pkl"
 
 # The config keys each trainer reads itself; a model also reads the keys its factory names (models.model_hparams).
 DATA_KEYS = frozenset({"image_size", "resize", "normalize", "color", "augment", "weights", "batch_size", "workers",
-                       "limit_per_class", "split", "seed"})
+                       "limit_per_class", "split", "seed", "data_pipeline"})
 EPOCH_KEYS = DATA_KEYS | {
     "model", "epochs", "lr", "optimizer", "momentum", "weight_decay", "lr_schedule", "step_size", "gamma",
-    "patience", "restore_best", "loss", "executions", "frozen_epochs", "fine_tune_epochs", "fine_tune_lr"}
+    "patience", "restore_best", "loss", "executions", "frozen_epochs", "fine_tune_epochs", "fine_tune_lr",
+    "precision", "channels_last", "cudnn_benchmark", "compile"}
 FEATURE_SVM_KEYS = DATA_KEYS | {"model", "epochs", "extractor", "C", "max_iter"}
 
 
@@ -50,10 +51,10 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return resolved
 
 
-def _loader(config: Mapping[str, Any], splits: ImageSplits, part: str, train: bool, seed: int):
-    return make_loader(splits, getattr(splits, part), transform_for(config, train), batch_size=config["batch_size"],
-                       shuffle=train, workers=config.get("workers", 0), seed=seed,
-                       min_side=resize_side(config["image_size"]))
+def _loader(config: Mapping[str, Any], splits: ImageSplits, part: str, train: bool, seed: int,
+            device: torch.device):
+    return make_batches(config, splits, part, train=train, seed=seed, device=device,
+                        progress=lambda line: print(line, flush=True))
 
 
 def _objective(config: Mapping[str, Any]) -> Objective:
@@ -90,6 +91,7 @@ class TrialTrainable(tune.Trainable):
     def setup(self, config: dict[str, Any], splits: ImageSplits) -> None:
         self.resolved = resolve_config(config)
         self.device = default_device()
+        accel = Acceleration.from_config(self.resolved, self.device)
         self.node_id = ray.get_runtime_context().get_node_id()  # which cluster node ran the trial
         self.epochs = total_epochs(self.resolved)
         self.states: list[TrainingState] = []
@@ -99,14 +101,20 @@ class TrialTrainable(tune.Trainable):
             torch.manual_seed(seed)
             state = build_state(self.resolved, splits.num_classes, self.device)
             self.states.append(state)
-            self.fits.append(fit(state, _loader(self.resolved, splits, "train", True, seed),
-                                 _loader(self.resolved, splits, "val", False, seed), epochs=self.epochs,
+            self.fits.append(fit(state, _loader(self.resolved, splits, "train", True, seed, self.device),
+                                 _loader(self.resolved, splits, "val", False, seed, self.device), epochs=self.epochs,
                                  device=self.device, objective=_objective(self.resolved),
                                  fine_tune_at=self.resolved.get("frozen_epochs"),
-                                 fine_tune_lr=self.resolved.get("fine_tune_lr")))
+                                 fine_tune_lr=self.resolved.get("fine_tune_lr"), accel=accel))
         self.latest: list[dict[str, Any] | None] = [None] * len(self.fits)
         self.best: list[dict[str, Any] | None] = [None] * len(self.fits)
         self.finished = [False] * len(self.fits)
+
+    def reset_config(self, new_config: dict[str, Any]) -> bool:
+        """Tune reuses this actor for the next trial (reuse_actors): a fresh setup, imports done, data mapped.
+        (Tune runs the trainable wrapped by tune.with_parameters, whose setup(config) adds the splits.)"""
+        self.setup(new_config)
+        return True
 
     def step(self) -> dict[str, Any]:
         _fail_once_for_tests(self.states[0].epoch + 1)
@@ -161,9 +169,8 @@ class TrialTrainable(tune.Trainable):
                      key=lambda i: (executions[i].get("early_stopping") or {}).get("best", 0.0))
         state = build_state(config, splits.num_classes, device, pretrained=False)
         state.load_state_dict(executions[chosen])
-        objective = _objective(config)
-        loss, targets, predictions = predict(state.model, _loader(config, splits, part, False, config["seed"]),
-                                             objective, device)
+        loss, targets, predictions = predict(state.model, _loader(config, splits, part, False, config["seed"], device),
+                                             _objective(config), device, Acceleration.from_config(config, device))
         return {f"{part}_loss": loss, **classification_metrics(targets, predictions, part), "epoch": state.epoch,
                 "targets": targets.tolist(), "predictions": predictions.tolist()}
 

@@ -34,5 +34,7 @@ def build_dataset(name: str, data_dir: Path, *, limit_per_class: int | None = No
         extra["split"] = split
     if not data_dir.exists() and not download:
         raise TunebenchError(f"data directory {data_dir} does not exist (set --data-dir or TUNEBENCH_DATA)")
-    return builder(data_dir, limit_per_class=limit_per_class, download_missing=download, progress=progress,
-                   **extra)
+    splits = builder(data_dir, limit_per_class=limit_per_class, download_missing=download, progress=progress,
+                     **extra)
+    splits.name = name
+    return splits

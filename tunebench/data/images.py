@@ -27,6 +27,7 @@ class ImageSplits:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     split_source: str = ""
     pixels: np.ndarray | None = None  # (N, H, W, 3) uint8 for datasets held in memory (CIFAR); samples index it
+    name: str = ""  # the dataset's registry name (build_dataset sets it)
 
     def open(self, key: str | int, min_side: int | None = None) -> Image.Image:
         """A sample's image as RGB: a row of `pixels`, or a file decoded with load_rgb."""

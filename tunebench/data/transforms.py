@@ -75,21 +75,40 @@ def _augmentation(name: str) -> list:
     return pipelines[name]
 
 
+def sizing(image_size: int, resize: str = "crop") -> list:
+    """The deterministic resize of a PIL image to (image_size, image_size)."""
+    return ([v2.Resize(resize_side(image_size)), v2.CenterCrop(image_size)] if resize == "crop"
+            else [v2.Resize((image_size, image_size))])
+
+
+def channel_stats(weights: str = "none", normalize: str = "auto",
+                  color: str = "rgb") -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """(mean, std) per channel of the model's input (the first channel's for grayscale), or None: pixels / 255."""
+    stats = normalization(weights, normalize)
+    if stats is None or color != "grayscale":
+        return stats
+    return stats[0][:1], stats[1][:1]
+
+
 def image_transform(image_size: int, weights: str = "none", augment: str = "none", *, resize: str = "crop",
                     normalize: str = "auto", color: str = "rgb") -> v2.Compose:
     """PIL RGB image -> float tensor (channels, image_size, image_size), channels 3 or 1 (grayscale)."""
-    sizing = ([v2.Resize(resize_side(image_size)), v2.CenterCrop(image_size)] if resize == "crop"
-              else [v2.Resize((image_size, image_size))])
-    stats = normalization(weights, normalize)
+    stats = channel_stats(weights, normalize, color)
     return v2.Compose([
-        *sizing,
+        *sizing(image_size, resize),
         *_augmentation(augment),
         *([v2.Grayscale(num_output_channels=1)] if color == "grayscale" else []),
         v2.ToImage(),
         v2.ToDtype(torch.float32, scale=True),
-        *([v2.Normalize(stats[0][:1] if color == "grayscale" else stats[0],
-                        stats[1][:1] if color == "grayscale" else stats[1])] if stats else []),
+        *([v2.Normalize(*stats)] if stats else []),
     ])
+
+
+def cached_transform(image_size: int, resize: str = "crop", color: str = "rgb") -> v2.Compose:
+    """PIL RGB image -> uint8 tensor (channels, image_size, image_size): image_transform's deterministic steps,
+    done once when the decoded-image cache is built (augmentation and normalisation follow on whole batches)."""
+    return v2.Compose([*sizing(image_size, resize),
+                       *([v2.Grayscale(num_output_channels=1)] if color == "grayscale" else []), v2.ToImage()])
 
 
 def transform_for(config, train: bool) -> v2.Compose:

@@ -1,0 +1,88 @@
+"""A trial's batches: from the decoded-image cache (the default) or the plain DataLoader path (the baseline).
+
+cached  gather a batch of uint8 rows from the memory-mapped split (the next batch is gathered in a thread while
+        the model trains on this one), copy it to the device (pinned and non-blocking on CUDA), then convert,
+        augment (tunebench.data.augment, whole-batch tensor ops) and normalise there.
+naive   torchvision's ImageFolder-style path: every epoch decodes, resizes and augments every image again in the
+        DataLoader's workers (`workers`).
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+import torch
+from torchvision.transforms.v2 import functional as F
+
+from tunebench.data.cache import CachedSplit, open_split
+from tunebench.data.images import ImageSplits
+from tunebench.data.loader import make_loader
+from tunebench.data.transforms import channel_stats, resize_side, transform_for
+
+PIPELINES = ("cached", "naive")
+
+
+class CachedBatches:
+    """(images, labels) batches of a cached split, on `device`, ready for the model."""
+
+    def __init__(self, split: CachedSplit, *, batch_size: int, shuffle: bool, seed: int, device: torch.device,
+                 augment: str = "none", stats: tuple | None = None) -> None:
+        self.split, self.batch_size, self.shuffle, self.device = split, batch_size, shuffle, device
+        self.augment, self.stats = augment, stats
+        self.order_generator = torch.Generator().manual_seed(seed)
+        self.augment_generator = torch.Generator().manual_seed(seed + 1)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.split.labels) / self.batch_size)
+
+    def _gather(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = np.sort(rows)  # in file order: sequential reads of the memory map; the batch's order is irrelevant
+        images, labels = torch.from_numpy(self.split.images[rows]), torch.from_numpy(self.split.labels[rows])
+        if self.device.type == "cuda":
+            images, labels = images.pin_memory(), labels.pin_memory()
+        return images, labels
+
+    def _prepare(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        images = F.to_dtype(images.to(self.device, non_blocking=True), torch.float32, scale=True)
+        if self.augment != "none":
+            from tunebench.data.augment import augment_batch
+
+            images = augment_batch(images, self.augment, self.augment_generator)
+        if self.stats:
+            images = F.normalize(images, *self.stats)
+        return images, labels.to(self.device, non_blocking=True)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        count = len(self.split.labels)
+        order = torch.randperm(count, generator=self.order_generator) if self.shuffle else torch.arange(count)
+        batches = [order[i:i + self.batch_size].numpy() for i in range(0, count, self.batch_size)]
+        if not batches:
+            return
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            pending = reader.submit(self._gather, batches[0])
+            for following in [*batches[1:], None]:
+                images, labels = pending.result()
+                if following is not None:
+                    pending = reader.submit(self._gather, following)
+                yield self._prepare(images, labels)
+
+
+def make_batches(config: Mapping[str, Any], splits: ImageSplits, part: str, *, train: bool, seed: int,
+                 device: torch.device, progress: Callable[[str], None] | None = None):
+    """A split's batches for a trial config: `data_pipeline` cached (default) or naive; augmentation on train."""
+    pipeline = config.get("data_pipeline") or "cached"
+    if pipeline not in PIPELINES:
+        raise ValueError(f"data_pipeline must be one of {PIPELINES}, not {pipeline!r}")
+    if pipeline == "naive":
+        return make_loader(splits, getattr(splits, part), transform_for(config, train),
+                           batch_size=config["batch_size"], shuffle=train, workers=config.get("workers", 0),
+                           seed=seed, min_side=resize_side(config["image_size"]))
+    color = config.get("color", "rgb")
+    split = open_split(splits, part, image_size=config["image_size"], resize=config.get("resize", "crop"),
+                       color=color, progress=progress)
+    return CachedBatches(split, batch_size=config["batch_size"], shuffle=train, seed=seed, device=device,
+                         augment=config.get("augment", "none") if train else "none",
+                         stats=channel_stats(config.get("weights", "none"), config.get("normalize", "auto"), color))

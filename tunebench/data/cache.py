@@ -1,0 +1,150 @@
+"""The decoded-image cache: each split decoded and resized once, then read by every trial on the node.
+
+A split's images go through the deterministic part of their transform (decode, resize, centre crop, grayscale)
+once and are stored as uint8 (N, C, H, W) in a .npy file, which trials memory-map: the page cache holds one
+copy per node however many trials (and executions) read it. Augmentation and normalisation follow on whole
+batches on the training device (tunebench.data.batches).
+
+The file is named by dataset, split, size, resize mode and colour, plus a hash of the samples (paths with
+their sizes and modification times, or the pixels of an in-memory dataset), so a changed image or size builds
+a new file. A file lock makes one trial build it while the others wait; a sidecar .json written last holds
+the labels and a CRC32 of the pixels, checked when a process first opens the file: a torn or corrupt file is
+rebuilt, with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import warnings
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from filelock import FileLock
+
+from tunebench.data.images import ImageSplits
+from tunebench.data.transforms import cached_transform, resize_side
+
+VERSION = 1
+_verified: dict[tuple, "CachedSplit"] = {}  # per process: files already checked, by path, inodes and mtimes
+
+
+@dataclass(frozen=True)
+class CachedSplit:
+    images: np.ndarray   # (N, C, H, W) uint8, memory-mapped read-only
+    labels: np.ndarray   # (N,) int64
+    path: Path
+    built: bool = False  # whether this call decoded the images (False: it read an existing file)
+
+
+def cache_root() -> Path:
+    """$TUNEBENCH_CACHE, else ~/.cache/tunebench (decoded images under images/, features under features/)."""
+    return Path(os.environ.get("TUNEBENCH_CACHE") or Path.home() / ".cache" / "tunebench")
+
+
+def _fingerprint(splits: ImageSplits, part: str) -> str:
+    digest = hashlib.sha1(str(VERSION).encode())
+    samples = getattr(splits, part)
+    for key, label in samples:
+        if isinstance(key, str):
+            stat = os.stat(key)
+            digest.update(f"{key}|{stat.st_size}|{stat.st_mtime_ns}|{label}\n".encode())
+        else:
+            digest.update(f"{key}|{label}\n".encode())
+    if splits.pixels is not None and samples:
+        digest.update(np.ascontiguousarray(splits.pixels[[k for k, _ in samples]]).data)
+    return digest.hexdigest()[:16]
+
+
+def cache_path(splits: ImageSplits, part: str, image_size: int, resize: str = "crop", color: str = "rgb") -> Path:
+    name = f"{part}-{image_size}px-{resize}-{color}-{_fingerprint(splits, part)}.npy"
+    return cache_root() / "images" / (splits.name or "images") / name
+
+
+def open_split(splits: ImageSplits, part: str, *, image_size: int, resize: str = "crop", color: str = "rgb",
+               progress: Callable[[str], None] | None = None) -> CachedSplit:
+    """The cached split, built first if this node has no valid copy (one builder at a time per file)."""
+    path = cache_path(splits, part, image_size, resize, color)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{path}.lock"):
+        cached = _load(path)
+        if cached is not None:
+            return cached
+        _build(path, splits, part, image_size, resize, color, progress)
+        cached = _load(path)
+        if cached is None:
+            raise RuntimeError(f"image cache {path} was built but cannot be read back")
+        return CachedSplit(cached.images, cached.labels, path, built=True)
+
+
+def _meta_path(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def _load(path: Path) -> CachedSplit | None:
+    """The valid cache file at `path`, or None (missing, or corrupt: then it is removed)."""
+    stats = [os.stat(file) if file.exists() else None for file in (path, _meta_path(path))]
+    if stats == [None, None]:
+        return None
+    key = (str(path), *((s.st_ino, s.st_mtime_ns) if s else None for s in stats))
+    if key in _verified:
+        return _verified[key]
+    try:
+        meta = json.loads(_meta_path(path).read_text())
+        images = np.load(path, mmap_mode="r")
+        if meta["version"] != VERSION or list(images.shape) != meta["shape"] or images.dtype != np.uint8:
+            raise ValueError(f"shape {images.shape} {images.dtype}, expected {meta['shape']} uint8")
+        if zlib.crc32(memoryview(images.reshape(-1))) != meta["crc32"]:
+            raise ValueError("pixel checksum does not match")
+        labels = np.asarray(meta["labels"], dtype=np.int64)
+    except Exception as exc:  # missing sidecar, torn header, truncated or changed pixels: all mean rebuild
+        warnings.warn(f"image cache {path} is unusable ({type(exc).__name__}: {exc}); rebuilding it")
+        for stale in (path, _meta_path(path)):
+            stale.unlink(missing_ok=True)
+        return None
+    _verified[key] = CachedSplit(images, labels, path)
+    return _verified[key]
+
+
+def _build(path: Path, splits: ImageSplits, part: str, image_size: int, resize: str, color: str,
+           progress: Callable[[str], None] | None) -> None:
+    samples = getattr(splits, part)
+    transform = cached_transform(image_size, resize, color)
+    channels = 1 if color == "grayscale" else 3
+    started = time.perf_counter()
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
+    images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
+                                       shape=(len(samples), channels, image_size, image_size))
+    min_side = resize_side(image_size)
+
+    def decode(index: int) -> None:  # PIL releases the GIL while decoding and resizing: threads scale
+        key = samples[index][0]
+        try:
+            images[index] = transform(splits.open(key, min_side)).numpy()
+        except Exception as exc:  # found readable when the dataset was scanned; changed since
+            warnings.warn(f"{key}: cannot be read ({type(exc).__name__}: {exc}); cached as a black image")
+            images[index] = 0
+
+    if progress:
+        progress(f"caching {splits.name or 'images'} {part}: {len(samples)} images at {image_size} px ({color}) "
+                 f"in {path.parent}")
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(decode, range(len(samples)), chunksize=32))
+    images.flush()
+    meta = {"version": VERSION, "shape": list(images.shape), "crc32": zlib.crc32(memoryview(images.reshape(-1))),
+            "labels": [int(label) for _, label in samples], "dataset": splits.name, "part": part,
+            "image_size": image_size, "resize": resize, "color": color,
+            "build_seconds": round(time.perf_counter() - started, 2)}
+    del images
+    os.replace(tmp, path)
+    tmp_meta = _meta_path(tmp)
+    tmp_meta.write_text(json.dumps(meta))
+    os.replace(tmp_meta, _meta_path(path))  # written last: a file without it was never finished
+    if progress:
+        progress(f"cached {part} in {meta['build_seconds']:.1f} s")
