@@ -24,7 +24,7 @@ import torch
 from torchvision.datasets import ImageFolder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.machine import describe  # noqa: E402
+from benchmarks._common import machine  # noqa: E402
 from tunebench.data import build_dataset  # noqa: E402
 from tunebench.data.batches import make_batches  # noqa: E402
 from tunebench.data.transforms import transform_for  # noqa: E402
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     splits = build_dataset("caltech101", args.data_dir, limit_per_class=args.limit_per_class)
-    print(f"data: {describe()}; device {device}")
+    print(f"data: {machine()}; device {device}")
     print(f"caltech101 train split: {len(splits.train)} images at {args.image_size} px, batch {args.batch_size}, "
           f"{args.workers} DataLoader workers, {args.epochs} epochs each")
     headline = []
@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"(epochs: {', '.join(f'{v:.0f}' for v in values)})")
         headline.append((augment, statistics.median(cached[1:]) / base, cached[0] / base))
     for augment, later, first in headline:
-        print(f"data: cached later epochs {later:.1f}x ImageFolder + DataLoader (target >= 5x), first epoch {first:.1f}x "
-              f"[augment={augment}, {args.image_size} px]")
+        print(f"data: cached later epochs {later:.1f}x ImageFolder + DataLoader (target >= 5x), "
+              f"first epoch {first:.1f}x [augment={augment}, {args.image_size} px]")
     return 0
 
 

@@ -27,7 +27,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.data import CALTECH, imagefolder_loader  # noqa: E402
-from benchmarks.machine import describe  # noqa: E402
+from benchmarks._common import machine  # noqa: E402
 from tunebench.acceleration import Acceleration, settings  # noqa: E402
 from tunebench.data import build_dataset  # noqa: E402
 from tunebench.data.batches import make_batches  # noqa: E402
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        print("gpu: no CUDA device here; nothing to measure (run it on a GPU machine, or --device cpu to check it runs)")
+        print("gpu: no CUDA device here; nothing to measure (run it on a GPU machine; --device cpu checks it runs)")
         return 0
     with tempfile.TemporaryDirectory(prefix="tunebench-gpu-") as scratch:
         os.environ.setdefault("TUNEBENCH_CACHE", str(Path(scratch) / "cache"))
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         splits = build_dataset("caltech101", data_dir)
         config = dict(image_size=224, resize="crop", color="rgb", weights="none", normalize="auto",
                       augment=args.augment, batch_size=args.batch_size)
-        print(f"gpu: {describe()}")
+        print(f"gpu: {machine()}")
         print(f"{data_dir}: {len(splits.train)} training images, 224 px, batch {args.batch_size}, augment "
               f"{args.augment}, {args.warmup} warm-up + {args.steps} timed steps; baseline: fp32 eager, "
               f"ImageFolder + DataLoader with {args.workers} workers")

@@ -357,3 +357,12 @@ def test_report_with_unknown_run_id(capsys, in_tmp, tracking_uri, reader_env):
             f"{tracking_uri}") in line
     assert not (in_tmp / "report").exists()
     assert [(r.info.run_id, r.info.status) for r in _runs(tracking_uri)] == [(parent, "FINISHED")]
+
+
+@pytest.mark.parametrize("option,value,choices", [("--data-pipeline", "fast", "'cached', 'naive'"),
+                                                  ("--precision", "fp16", "'bf16', 'fp32'")],
+                         ids=["data-pipeline", "precision"])
+def test_bad_search_option(capsys, in_tmp, search_args, option, value, choices):
+    line = _error(capsys, ["search", "alexnet-caltech", *search_args, option, value])
+    assert f"argument {option}: invalid choice: '{value}' (choose from {choices})" in line
+    assert not (in_tmp / "ray").exists()

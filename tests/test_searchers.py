@@ -112,3 +112,41 @@ def test_smoke_scales_down(tmp_path):
     assert plan.max_epochs <= 2 and plan.num_samples <= 2
     assert plan.config["image_size"] == 64 and plan.config["limit_per_class"] == 4
     assert plan.config["epochs"] == plan.max_epochs and plan.config["model"] == "alexnet"
+
+
+def test_max_concurrent_holds_for_the_grid(ray_local, tmp_path):
+    """Tune ignores max_concurrent_trials for grid/random searches; the searcher itself must enforce it."""
+    import time
+
+    plan = plan_search(ALEXNET, SearchOptions(data_dir=tmp_path, search="grid",
+                                              overrides={"lr": [1e-3, 1e-2], "step_size": [5, 10], "gamma": [0.1],
+                                                         "weight_decay": [5e-5]}))
+
+    def objective(config):
+        start = time.time()
+        time.sleep(1.0)
+        tune.report({"val_acc": 0.0, "start": start, "end": time.time()})
+
+    tuner = tune.Tuner(objective, param_space=plan.param_space(),
+                       tune_config=tune.TuneConfig(metric="val_acc", mode="max",
+                                                   search_alg=make_searcher(plan, 0, max_concurrent=1)),
+                       run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0))
+    spans = sorted((r.metrics["start"], r.metrics["end"]) for r in tuner.fit())
+    assert len(spans) == 4
+    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:]))  # one at a time
+
+
+def test_optuna_does_not_train_a_configuration_twice(ray_local, tmp_path):
+    """TPE's random start re-proposes configurations of a small categorical space; each runs once."""
+    plan = plan_search(ALEXNET, SearchOptions(data_dir=tmp_path, search="optuna", overrides={
+        "lr": [1e-3, 1e-2], "step_size": [5, 10, 15], "weight_decay": [5e-5], "gamma": [0.1]}))
+
+    def objective(config):
+        tune.report({"val_acc": _score(config)})
+
+    tuner = tune.Tuner(objective, param_space=plan.param_space(),
+                       tune_config=tune.TuneConfig(metric="val_acc", mode="max", num_samples=6,
+                                                   search_alg=make_searcher(plan, 0), max_concurrent_trials=1),
+                       run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0))
+    configs = [tuple(r.config[k] for k in KEYS) for r in tuner.fit()]
+    assert len(set(configs)) == 6  # all six configurations, none twice (random draws: 6!/6^6 = 1.5% chance)

@@ -144,20 +144,22 @@ def _check_names(plan: SearchPlan) -> None:
             raise TunebenchError(f"--set extractor={extractor}: unknown (one of {known})")
 
 
-def make_searcher(plan: SearchPlan, seed: int):
+def make_searcher(plan: SearchPlan, seed: int, max_concurrent: int | None = None):
     from ray.tune.search import BasicVariantGenerator
 
     if plan.search == "optuna":
         import optuna
-        from ray.tune.search.optuna import OptunaSearch
+        from tunebench.optuna_search import DistinctOptunaSearch
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # Tune's table shows the trials
-        return OptunaSearch(seed=seed)
+        return DistinctOptunaSearch(seed=seed)
     if plan.search == "coordinate":
         from tunebench.coordinate_search import CoordinateSearch
 
         return CoordinateSearch(plan.swept, plan.config)
-    return BasicVariantGenerator(random_state=seed if plan.search == "random" else None)
+    # grid and random: Tune ignores TuneConfig's max_concurrent_trials for this searcher; it takes its own
+    return BasicVariantGenerator(random_state=seed if plan.search == "random" else None,
+                                 max_concurrent=max_concurrent or 0)
 
 
 def make_scheduler(plan: SearchPlan, grace_period: int):
@@ -186,10 +188,11 @@ def build_tuner(benchmark: Benchmark, plan: SearchPlan, options: SearchOptions, 
     return tune.Tuner(
         _with_data_and_resources(trainable_cls, splits, resources), param_space=plan.param_space(),
         tune_config=tune.TuneConfig(metric=benchmark.metric, mode=benchmark.mode,
-                                    search_alg=make_searcher(plan, options.seed),
+                                    search_alg=make_searcher(plan, options.seed, options.max_concurrent),
                                     scheduler=make_scheduler(plan, options.grace_period),
                                     num_samples=plan.num_samples, max_concurrent_trials=options.max_concurrent,
-                                    trial_dirname_creator=_trial_dirname, reuse_actors=options.reuse_actors and _can_reuse(trainable_cls)),
+                                    trial_dirname_creator=_trial_dirname,
+                                    reuse_actors=options.reuse_actors and _can_reuse(trainable_cls)),
         run_config=tune.RunConfig(
             name=name, storage_path=str(storage), callbacks=callbacks, progress_reporter=reporter, verbose=1,
             failure_config=tune.FailureConfig(max_failures=options.max_failures),
@@ -232,7 +235,8 @@ def _init_ray(options: SearchOptions) -> tuple[float, float]:
 
     if not ray.is_initialized():
         try:
-            ray.init(address=options.address, include_dashboard=False if not options.address else None,
+            # "local": a new Ray of this search's own, not whichever `ray start` cluster runs on the machine
+            ray.init(address=options.address or "local", include_dashboard=False if not options.address else None,
                      configure_logging=True, logging_level=logging.WARNING,
                      logging_config=ray.LoggingConfig(log_level="WARNING"))
         except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -366,7 +370,8 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
             "num_samples": plan.num_samples, "max_epochs": plan.max_epochs}, indent=1, default=str))
     status = "FAILED"
     try:
-        say(f"search {name}: {plan.search} + {plan.scheduler}, {plan.num_samples} samples x {plan.max_epochs} epochs; "
+        samples = f"{'at most ' if plan.search == 'coordinate' else ''}{plan.num_samples} samples"
+        say(f"search {name}: {plan.search} + {plan.scheduler}, {samples} x {plan.max_epochs} epochs; "
             f"MLflow run {parent} in experiment '{benchmark.name}' at {options.tracking_uri}")
         grid = tuner.fit()
         status = _finish(grid, benchmark, plan, trainable_cls, splits, (cpus, gpus), tracker, parent,
@@ -414,7 +419,10 @@ def _finish(grid, benchmark: Benchmark, plan: SearchPlan, trainable_cls, splits,
         raise TunebenchError(f"no trial reported {benchmark.metric}"
                              + (f"; first error: {str(first_error).strip().splitlines()[-1]}" if first_error else ""))
     tracker.set_tags(parent, {f"best.{key}": table[key].iloc[0] for key in plan.swept})
-    test = _test_best(grid, benchmark, trainable_cls, splits, *resources, tracker, parent, experiment_path, say)
+    # a local CPU-only Ray: this process has the code imported and the data loaded; a worker would start cold
+    on_worker = options.address is not None or resources[1] > 0
+    test = _test_best(grid, benchmark, trainable_cls, splits, resources if on_worker else None, tracker, parent,
+                      experiment_path, say)
     tracker.log_metrics(parent, {**search_summary(table, benchmark.metric),
                                  **({k: v for k, v in test.items() if k.startswith("test_")} if test else {})})
     if benchmark.reference:
@@ -454,10 +462,11 @@ def _imagenet_sources(plan: SearchPlan) -> list[str]:
     return sorted(names)
 
 
-def _test_best(grid, benchmark: Benchmark, trainable_cls, splits, cpus: float, gpus: float, tracker, parent: str,
-               experiment_path: Path, say: Callable[[str], None]) -> dict[str, Any] | None:
-    """Evaluate the best trial's best checkpoint on the test split, on a worker with a trial's resources;
-    the predictions and scikit-learn's per-class report go to the parent run as CSV artifacts."""
+def _test_best(grid, benchmark: Benchmark, trainable_cls, splits, resources: tuple[float, float] | None, tracker,
+               parent: str, experiment_path: Path, say: Callable[[str], None]) -> dict[str, Any] | None:
+    """Evaluate the best trial's best checkpoint on the test split, on a worker with a trial's (cpus, gpus)
+    resources, or in this process when resources is None; the predictions and scikit-learn's per-class report go
+    to the parent run as CSV artifacts."""
     import ray
 
     from tunebench.reports import classification_table
@@ -468,8 +477,11 @@ def _test_best(grid, benchmark: Benchmark, trainable_cls, splits, cpus: float, g
         say("no checkpoint or no test images: test split not evaluated")
         return None
     say(f"\nevaluating the best trial ({best.metrics.get('trial_id')}) on {len(splits.test)} test images")
-    evaluate = ray.remote(num_cpus=cpus, num_gpus=gpus)(trainable_cls.evaluate_checkpoint)
-    test = ray.get(evaluate.remote(checkpoint, best.config, splits))
+    if resources is None:
+        test = trainable_cls.evaluate_checkpoint(checkpoint, best.config, splits)
+    else:
+        evaluate = ray.remote(num_cpus=resources[0], num_gpus=resources[1])(trainable_cls.evaluate_checkpoint)
+        test = ray.get(evaluate.remote(checkpoint, best.config, splits))
     predictions = pd.DataFrame({"true": [splits.classes[i] for i in test.pop("targets")],
                                 "predicted": [splits.classes[i] for i in test.pop("predictions")]})
     predictions.to_csv(experiment_path / "test_predictions.csv", index=False)

@@ -23,6 +23,9 @@ from tunebench import TunebenchError
 from tunebench.reports import BEST_OF, PARENT_TAG, best_so_far, epoch_metrics, trial_outcome
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
+_BATCH_LIMITS = {"metrics": 1000, "params": 100, "tags": 100}  # MLflow's log_batch limits per request
+_BATCH_TOTAL = 1000
+
 
 def _batch(items: list, size: int = 100):
     for start in range(0, len(items), size):
@@ -73,25 +76,35 @@ class Tracker:
         return run.info.run_id
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        from mlflow.entities import Param
-
-        for chunk in _batch([Param(k, str(v)) for k, v in params.items()]):
-            self.client.log_batch(run_id, params=chunk)
+        self.log_batch(run_id, params=params)
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        entries = [Metric(k, float(v), now, step) for k, v in metrics.items()
-                   if v is not None and not math.isnan(float(v))]
-        for chunk in _batch(entries, 1000):
-            self.client.log_batch(run_id, metrics=chunk)
+        self.log_batch(run_id, metrics=metrics, step=step)
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        from mlflow.entities import RunTag
+        self.log_batch(run_id, tags=tags)
 
-        for chunk in _batch([RunTag(k, str(v)) for k, v in tags.items()]):
-            self.client.log_batch(run_id, tags=chunk)
+    def log_batch(self, run_id: str, metrics: Mapping[str, float] | None = None,
+                  params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None,
+                  step: int = 0) -> None:
+        """Metrics (None and NaN left out), params and tags of a run in as few store round trips as MLflow's
+        limits allow: one request (one transaction on SQLite) when they fit, else chunks of each kind."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        now = int(time.time() * 1000)
+        entries = {
+            "metrics": [Metric(k, float(v), now, step) for k, v in (metrics or {}).items()
+                        if v is not None and not math.isnan(float(v))],
+            "params": [Param(k, str(v)) for k, v in (params or {}).items()],
+            "tags": [RunTag(k, str(v)) for k, v in (tags or {}).items()]}
+        if all(len(entries[kind]) <= limit for kind, limit in _BATCH_LIMITS.items()) \
+                and sum(map(len, entries.values())) <= _BATCH_TOTAL:
+            if any(entries.values()):
+                self.client.log_batch(run_id, **entries)
+            return
+        for kind, limit in _BATCH_LIMITS.items():
+            for chunk in _batch(entries[kind], limit):
+                self.client.log_batch(run_id, **{kind: chunk})
 
     def log_artifact(self, run_id: str, path: str | Path) -> None:
         self.client.log_artifact(run_id, str(path))
@@ -195,22 +208,24 @@ class TrialRuns(Callback):
             self.tracker.log_metrics(run_id, metrics, step=int(result.get("epoch", result["training_iteration"])))
             self.best[trial.trial_id] = best_so_far(self.best.get(trial.trial_id, {}), metrics)
 
-    def _end(self, trial, status: str, outcome: str) -> None:
+    def _end(self, trial, status: str, outcome: str, tags: Mapping[str, Any] | None = None) -> None:
+        """How the trial ended and its best values in one write, then the run's status: the Tune loop waits on
+        these before it hands the actor to the next trial."""
         run_id = self.runs.get(trial.trial_id)
         if run_id is None:
             return
         last = trial.last_result or {}
-        self.tracker.set_tags(run_id, {"outcome": outcome, "epochs_run": last.get("epoch", 0)})
-        self.tracker.log_metrics(run_id, self.best.pop(trial.trial_id, {}))  # best_val_acc, best_val_loss, ...
+        self.tracker.log_batch(run_id, metrics=self.best.pop(trial.trial_id, {}),  # best_val_acc, best_val_loss, ...
+                               tags={**(tags or {}), "outcome": outcome, "epochs_run": last.get("epoch", 0)})
         self.tracker.end_run(run_id, status)
 
     def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
         self._end(trial, "FINISHED", trial_outcome(trial.last_result, trial.config.get("epochs", 0)))
 
     def on_trial_error(self, iteration: int, trials: list, trial, **info) -> None:
-        run_id = self.runs.get(trial.trial_id)
-        if run_id and trial.error_file:
+        tags = {}
+        if self.runs.get(trial.trial_id) and trial.error_file:
             lines = Path(trial.error_file).read_text(errors="replace").strip().splitlines() \
                 if Path(trial.error_file).is_file() else []
-            self.tracker.set_tags(run_id, {"error_file": trial.error_file, "error": lines[-1] if lines else "unknown"})
-        self._end(trial, "FAILED", "error")
+            tags = {"error_file": trial.error_file, "error": lines[-1] if lines else "unknown"}
+        self._end(trial, "FAILED", "error", tags)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as F
 
+from tunebench.data.augment import augment_batch
 from tunebench.data.cache import CachedSplit, open_split
 from tunebench.data.images import ImageSplits
 from tunebench.data.loader import make_loader
@@ -48,11 +49,9 @@ class CachedBatches:
     def _prepare(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         images = F.to_dtype(images.to(self.device, non_blocking=True), torch.float32, scale=True)
         if self.augment != "none":
-            from tunebench.data.augment import augment_batch
-
             images = augment_batch(images, self.augment, self.augment_generator)
         if self.stats:
-            images = F.normalize(images, *self.stats)
+            images = F.normalize(images, *self.stats, inplace=True)
         return images, labels.to(self.device, non_blocking=True)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

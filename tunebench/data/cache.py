@@ -141,7 +141,6 @@ def _build(path: Path, splits: ImageSplits, part: str, image_size: int, resize: 
             "labels": [int(label) for _, label in samples], "dataset": splits.name, "part": part,
             "image_size": image_size, "resize": resize, "color": color,
             "build_seconds": round(time.perf_counter() - started, 2)}
-    del images
     os.replace(tmp, path)
     tmp_meta = _meta_path(tmp)
     tmp_meta.write_text(json.dumps(meta))
