@@ -14,10 +14,11 @@ import pytest
 import torch
 
 from tests.conftest import SHARED_CALTECH, build_caltech_tree
+from tunebench import TunebenchError
 from tunebench.data import build_dataset
 from tunebench.data.batches import CachedBatches, make_batches
 from tunebench.data.cache import cache_path, open_split
-from tunebench.data.images import ImageSplits
+from tunebench.data.images import ImageSplits, map_images
 
 CPU = torch.device("cpu")
 
@@ -174,3 +175,22 @@ def test_batches_are_reproducible_from_the_seed():
     runs = [_all(make_batches(config, splits, "train", train=True, seed=seed, device=CPU)) for seed in (1, 1, 2)]
     assert torch.equal(runs[0][0], runs[1][0]) and torch.equal(runs[0][1], runs[1][1])
     assert not torch.equal(runs[0][1], runs[2][1])
+
+
+def test_a_cache_that_cannot_be_written_is_one_clear_error(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    build_caltech_tree(root)
+    splits = build_dataset("caltech101", root)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be\n")
+    monkeypatch.setenv("TUNEBENCH_CACHE", str(blocker))
+    with pytest.raises(TunebenchError, match=r"cannot write the image cache in .*not-a-folder.* split needs "
+                                             r"[0-9.]+ GiB\): set TUNEBENCH_CACHE to a folder with room"):
+        open_split(splits, "train", image_size=32)
+
+
+def test_long_decoding_reports_its_progress():
+    lines = []
+    results = map_images(lambda i: i * 2, range(2500), "caching", lines.append)
+    assert results == [i * 2 for i in range(2500)]  # in order
+    assert lines[0] == "caching: 2500 images" and "caching: 250/2500" in lines and len(lines) == 10

@@ -28,16 +28,17 @@ def settings(cuda: bool, precision: str = "bf16", channels_last: bool = True, co
 class Acceleration:
     amp: bool = False            # bf16 autocast of the forward pass and loss
     channels_last: bool = False  # NHWC model and inputs (tensor cores' layout)
+    cudnn_benchmark: bool = False  # cuDNN picks the fastest convolution algorithms for the input shapes
     compile: bool = False        # torch.compile the model
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], device: torch.device) -> "Acceleration":
         """What `config` asks for that `device` can do (CUDA-only settings are off elsewhere)."""
         cuda = device.type == "cuda"
-        if cuda and config.get("cudnn_benchmark", True):
-            torch.backends.cudnn.benchmark = True
         return cls(amp=cuda and config.get("precision", "bf16") == "bf16",
-                   channels_last=cuda and bool(config.get("channels_last", True)), compile=bool(config.get("compile")))
+                   channels_last=cuda and bool(config.get("channels_last", True)),
+                   cudnn_benchmark=cuda and bool(config.get("cudnn_benchmark", True)),
+                   compile=bool(config.get("compile")))
 
     @property
     def memory_format(self) -> torch.memory_format:
@@ -48,5 +49,7 @@ class Acceleration:
 
     def prepare(self, model: torch.nn.Module) -> torch.nn.Module:
         """The model to call in training steps: itself in channels_last, or compiled (same parameters)."""
+        if self.cudnn_benchmark:
+            torch.backends.cudnn.benchmark = True
         model.to(memory_format=self.memory_format)
         return torch.compile(model) if self.compile else model

@@ -14,13 +14,13 @@ rebuilt, with a warning.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import time
 import warnings
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -28,7 +28,8 @@ from typing import Callable
 import numpy as np
 from filelock import FileLock
 
-from tunebench.data.images import ImageSplits
+from tunebench import TunebenchError
+from tunebench.data.images import ImageSplits, map_images
 from tunebench.data.transforms import cached_transform, resize_side
 
 VERSION = 1
@@ -71,16 +72,22 @@ def open_split(splits: ImageSplits, part: str, *, image_size: int, resize: str =
                progress: Callable[[str], None] | None = None) -> CachedSplit:
     """The cached split, built first if this node has no valid copy (one builder at a time per file)."""
     path = cache_path(splits, part, image_size, resize, color)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{path}.lock"):
-        cached = _load(path)
-        if cached is not None:
-            return cached
-        _build(path, splits, part, image_size, resize, color, progress)
-        cached = _load(path)
-        if cached is None:
-            raise RuntimeError(f"image cache {path} was built but cannot be read back")
-        return CachedSplit(cached.images, cached.labels, path, built=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{path}.lock"):
+            cached = _load(path)
+            if cached is not None:
+                return cached
+            _build(path, splits, part, image_size, resize, color, progress)
+            cached = _load(path)
+    except OSError as exc:  # no space, no permission, a file where the folder should be
+        size = len(getattr(splits, part)) * (1 if color == "grayscale" else 3) * image_size ** 2 / 2**30
+        raise TunebenchError(f"cannot write the image cache in {path.parent} ({exc.strerror or exc}; the {part} "
+                             f"split needs {size:.1f} GiB): set TUNEBENCH_CACHE to a folder with room, or use "
+                             f"--data-pipeline naive") from None
+    if cached is None:
+        raise RuntimeError(f"image cache {path} was built but cannot be read back")
+    return CachedSplit(cached.images, cached.labels, path, built=True)
 
 
 def _meta_path(path: Path) -> Path:
@@ -112,6 +119,17 @@ def _load(path: Path) -> CachedSplit | None:
     return _verified[key]
 
 
+def _reserve(file: Path) -> None:
+    """Allocate the file's blocks now: a full disk is an OSError here, not a SIGBUS when a page is written."""
+    if hasattr(os, "posix_fallocate"):
+        with open(file, "r+b") as handle:
+            try:
+                os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # a filesystem without it: write lazily
+                    raise
+
+
 def _build(path: Path, splits: ImageSplits, part: str, image_size: int, resize: str, color: str,
            progress: Callable[[str], None] | None) -> None:
     samples = getattr(splits, part)
@@ -119,11 +137,16 @@ def _build(path: Path, splits: ImageSplits, part: str, image_size: int, resize: 
     channels = 1 if color == "grayscale" else 3
     started = time.perf_counter()
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-    images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
-                                       shape=(len(samples), channels, image_size, image_size))
+    try:
+        images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
+                                           shape=(len(samples), channels, image_size, image_size))
+        _reserve(tmp)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
     min_side = resize_side(image_size)
 
-    def decode(index: int) -> None:  # PIL releases the GIL while decoding and resizing: threads scale
+    def decode(index: int) -> None:
         key = samples[index][0]
         try:
             images[index] = transform(splits.open(key, min_side)).numpy()
@@ -131,11 +154,8 @@ def _build(path: Path, splits: ImageSplits, part: str, image_size: int, resize: 
             warnings.warn(f"{key}: cannot be read ({type(exc).__name__}: {exc}); cached as a black image")
             images[index] = 0
 
-    if progress:
-        progress(f"caching {splits.name or 'images'} {part}: {len(samples)} images at {image_size} px ({color}) "
-                 f"in {path.parent}")
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(decode, range(len(samples)), chunksize=32))
+    map_images(decode, range(len(samples)), f"caching {splits.name or 'images'} {part} at {image_size} px ({color}) "
+               f"in {path.parent}", progress)
     images.flush()
     meta = {"version": VERSION, "shape": list(images.shape), "crc32": zlib.crc32(memoryview(images.reshape(-1))),
             "labels": [int(label) for _, label in samples], "dataset": splits.name, "part": part,

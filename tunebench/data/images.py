@@ -89,10 +89,23 @@ def _problem(path: str) -> str | None:
     return None
 
 
+def map_images(function: Callable, items: Sequence, what: str, progress: Callable[[str], None] | None = None,
+               threads: int | None = None) -> list:
+    """function over items in threads (PIL releases the GIL while decoding), saying how far it got every 10%
+    when the work is long enough to wait for."""
+    if progress:
+        progress(f"{what}: {len(items)} images")
+    step = max(len(items) // 10, 1) if len(items) >= 2000 else 0
+    results = []
+    with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
+        for done, result in enumerate(pool.map(function, items, chunksize=32), 1):
+            results.append(result)
+            if progress and step and done % step == 0 and done < len(items):
+                progress(f"{what}: {done}/{len(items)}")
+    return results
+
+
 def find_unreadable(paths: Sequence[str], progress: Callable[[str], None] | None = None) -> dict[str, str]:
     """Decode every file once and return {path: reason} for those that cannot be read."""
-    if progress:
-        progress(f"checking {len(paths)} images")
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
-        problems = list(pool.map(_problem, paths, chunksize=64))
+    problems = map_images(_problem, paths, "checking", progress, threads=min(8, (os.cpu_count() or 1) * 2))
     return {path: reason for path, reason in zip(paths, problems) if reason}
