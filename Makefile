@@ -25,4 +25,4 @@ test: $(BIN)/tunebench
 	$(BIN)/pytest $(ARGS)
 
 clean:
-	rm -rf $(VENV) ray_results mlruns.db mlruns mlartifacts .pytest_cache
+	rm -rf $(VENV) ray_results mlruns.db mlruns.db.lock mlruns mlartifacts .pytest_cache

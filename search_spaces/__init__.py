@@ -21,7 +21,11 @@ def get_benchmark(name_or_path: str) -> Benchmark:
     if name_or_path in BENCHMARKS:
         return BENCHMARKS[name_or_path]
     if name_or_path.endswith(".py") or Path(name_or_path).is_file():
-        return load_benchmark_file(name_or_path)
+        from tunebench.hparams import check_benchmark
+
+        benchmark = load_benchmark_file(name_or_path)
+        check_benchmark(benchmark, name_or_path)
+        return benchmark
     raise TunebenchError(
         f"unknown benchmark '{name_or_path}' (known: {', '.join(sorted(BENCHMARKS))}; or a path to a .py file)")
 

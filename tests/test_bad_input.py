@@ -28,10 +28,11 @@ REPO = Path(__file__).resolve().parents[1]
 # --- helpers ---------------------------------------------------------------------------------------------------
 
 def _error(capsys, argv: list[str]) -> str:
-    """Run the CLI in-process: exit 2 and exactly one stderr line `tunebench: error: ...`; returns that line."""
+    """Run the CLI in-process: exit 2 and exactly one stderr line `tunebench: error: ...` (besides warnings about
+    skipped images); returns that line."""
     code = main(argv)
     err = capsys.readouterr().err
-    lines = err.strip().splitlines()
+    lines = [line for line in err.strip().splitlines() if not line.startswith("warning: skipped ")]
     assert "Traceback" not in err, err
     assert len(lines) == 1 and lines[0].startswith("tunebench: error: "), err
     assert code == 2, (code, err)
@@ -366,3 +367,130 @@ def test_bad_search_option(capsys, in_tmp, search_args, option, value, choices):
     line = _error(capsys, ["search", "alexnet-caltech", *search_args, option, value])
     assert f"argument {option}: invalid choice: '{value}' (choose from {choices})" in line
     assert not (in_tmp / "ray").exists()
+
+
+# --- numbers, names and files that used to get through ---------------------------------------------------------
+
+@pytest.mark.parametrize("option,value,message", [
+    ("--cpus-per-trial", "nan", "argument --cpus-per-trial: expected a finite number, got nan"),
+    ("--cpus-per-trial", "0", "argument --cpus-per-trial: must be > 0, got 0"),
+    ("--gpus-per-trial", "nan", "argument --gpus-per-trial: expected a finite number, got nan"),
+    ("--gpus-per-trial", "inf", "argument --gpus-per-trial: expected a finite number, got inf"),
+    ("--num-samples", "0", "argument --num-samples: must be >= 1, got 0"),
+    ("--max-epochs", "0", "argument --max-epochs: must be >= 1, got 0"),
+    ("--max-concurrent", "0", "argument --max-concurrent: must be >= 1, got 0"),
+    ("--seed", "-1", "argument --seed: must be >= 0 and <= 4294967295, got -1"),
+    ("--seed", "99999999999", "argument --seed: must be >= 0 and <= 4294967295, got 99999999999"),
+    ("--max-failures", "-2", "argument --max-failures: must be >= -1, got -2"),
+    ("--num-samples", "2.5", "argument --num-samples: expected a whole number, got '2.5'"),
+], ids=["cpus-nan", "cpus-zero", "gpus-nan", "gpus-inf", "samples-zero", "epochs-zero", "concurrent-zero",
+        "seed-negative", "seed-too-large", "max-failures-below-minus-one", "samples-fraction"])
+def test_bad_numbers(capsys, in_tmp, search_args, tracking_uri, option, value, message):
+    assert message in _error(capsys, ["search", "alexnet-caltech", *search_args, option, value])
+    _nothing_started(in_tmp / "ray")
+    assert not Path(tracking_uri.removeprefix("sqlite:///")).exists()  # refused before the store is opened
+
+
+@pytest.mark.parametrize("pair", ["lr=nan", "lr=inf", "momentum=-inf", "dropout_1=nan"])
+def test_set_refuses_values_that_are_not_finite(capsys, in_tmp, search_args, pair):
+    benchmark = "cnn-cifar10" if pair.startswith("dropout") else "alexnet-caltech"
+    assert f"--set {pair}: expected a finite number" in _error(capsys, ["search", benchmark, "--set", pair,
+                                                                      *search_args])
+    _nothing_started(in_tmp / "ray")
+
+
+@pytest.mark.parametrize("name", ["../escape", "/tmp/absolute", "a/b", "..", ".", "a\\b"],
+                         ids=["parent", "absolute", "nested", "dotdot", "dot", "backslash"])
+def test_name_is_a_plain_name(capsys, in_tmp, search_args, name):
+    line = _error(capsys, ["search", "alexnet-caltech", *search_args, "--name", name])
+    assert f"argument --name: {name!r} is not a plain name" in line
+    _nothing_started(in_tmp / "ray")
+    assert not (in_tmp / "escape").exists()
+
+
+@pytest.mark.parametrize("body,message", [
+    ("defaults=dict(DEFAULTS, lr=-0.1)", "defaults lr=-0.1: out of range, must be > 0.0"),
+    ("defaults=dict(DEFAULTS, lr=float('nan'))", "defaults lr=nan: expected a finite number"),
+    ("defaults=dict(DEFAULTS, step_size=2.5)", "defaults step_size=2.5: expected an int"),
+    ("defaults=dict(DEFAULTS, learning_rate=0.1)", "defaults learning_rate: unknown hyperparameter"),
+    ("max_epochs=-5", "max_epochs=-5: must be a whole number >= 1"),
+    ("grid=dict(lr=(0.01, -1.0))", "grid lr=-1.0: out of range, must be > 0.0"),
+    ("space=dict(momentum=tune.uniform(0.5, 1.5))", "space momentum=1.5: out of range, must be <= 1.0"),
+    ("space=dict(optimizer=tune.choice(['sgd', 'lion']))", "space optimizer=lion: must be one of sgd, adam, rmsprop"),
+    ("smoke=dict(SMOKE, batch_size=0)", "smoke batch_size=0: out of range, must be >= 1"),
+], ids=["default-out-of-range", "default-nan", "default-wrong-type", "default-unknown-key", "max-epochs",
+        "grid-value", "space-bound", "space-choice", "smoke-value"])
+def test_search_space_file_values_are_checked_like_set(capsys, in_tmp, search_args, body, message):
+    space = in_tmp / "my_space.py"
+    space.write_text(
+        "from ray import tune\nfrom dataclasses import replace\n"
+        "from search_spaces._caltech import DEFAULTS, SMOKE\nfrom search_spaces.alexnet_caltech import BENCHMARK as B\n"
+        f"BENCHMARK = replace(B, name='mine', {body})\n")
+    line = _error(capsys, ["search", str(space), *search_args])
+    assert f"tunebench: error: {space}: {message}" in line
+    _nothing_started(in_tmp / "ray")
+
+
+def test_search_space_file_that_exits_at_import(capsys, in_tmp, search_args):
+    space = in_tmp / "exits.py"
+    space.write_text("import sys\nsys.exit(0)\n")
+    line = _error(capsys, ["search", str(space), *search_args])
+    assert f"{space}: exited while being imported (SystemExit: 0)" in line
+    _nothing_started(in_tmp / "ray")
+
+
+def test_show_on_a_file_that_is_not_a_search_space(capsys, in_tmp):
+    text_file = in_tmp / "hostname"
+    text_file.write_text("myhost\n")
+    assert f"{text_file}: not a search-space file (a .py file defining BENCHMARK" in _error(
+        capsys, ["show", str(text_file)])
+
+
+def test_a_class_whose_images_are_all_unreadable(capsys, in_tmp, caltech_tree, search_args, tracking_uri):
+    broken = caltech_tree / "101_ObjectCategories" / "zebra"
+    broken.mkdir()
+    for i in (1, 2):
+        (broken / f"image_{i:04d}.jpg").write_text("<html>404</html>\n")
+    line = _error(capsys, ["search", "alexnet-caltech", *search_args])
+    assert "class 'zebra' has no readable images: all 2 of its images were skipped, e.g. " in line
+    _nothing_started(in_tmp / "ray", tracking_uri)
+
+
+def test_data_dir_that_is_a_file(capsys, in_tmp, tracking_uri):
+    (in_tmp / "data.zip").write_bytes(b"PK\x03\x04")
+    line = _error(capsys, ["search", "alexnet-caltech", "--data-dir", str(in_tmp / "data.zip"),
+                           "--tracking-uri", tracking_uri, "--storage-path", str(in_tmp / "ray")])
+    assert f"data directory {in_tmp / 'data.zip'} is a file, not a folder" in line
+    _nothing_started(in_tmp / "ray", tracking_uri)
+
+
+def test_resume_of_another_benchmarks_search_names_it(capsys, in_tmp, tracking_uri):
+    search = in_tmp / "ray" / "cifar-search"
+    search.mkdir(parents=True)
+    (search / "tunebench_search.json").write_text('{"benchmark": "cnn-cifar10"}')
+    line = _error(capsys, ["search", "alexnet-caltech", "--resume", "--name", "cifar-search",
+                           "--storage-path", str(in_tmp / "ray"), "--tracking-uri", tracking_uri])
+    assert ("'cifar-search' is a search of cnn-cifar10, not alexnet-caltech: continue it with "
+            "tunebench search cnn-cifar10 --resume --name cifar-search") in line
+
+
+def test_ui_on_a_port_in_use_or_out_of_range(in_tmp, tracking_uri):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = _cli(["ui", "--port", str(port), "--tracking-uri", tracking_uri], in_tmp, timeout=60)
+        assert f"cannot serve the UI on 127.0.0.1:{port}: Address already in use (choose another --port)" in line
+    line = _cli(["ui", "--port", "70000", "--tracking-uri", tracking_uri], in_tmp, timeout=60)
+    assert "argument --port: must be >= 1 and <= 65535, got 70000" in line
+
+
+def test_skipped_images_are_reported_on_stderr(capsys, in_tmp, caltech_tree, search_args, ray_local):
+    if ray_local.cluster_resources().get("GPU"):
+        pytest.skip("this machine has GPUs")
+    main(["search", "alexnet-caltech", *search_args, "--gpus-per-trial", "1"])  # fails after the data step
+    out, err = capsys.readouterr()
+    assert "warning: skipped" not in out
+    assert f"warning: skipped {caltech_tree / '101_ObjectCategories' / 'Faces' / 'image_0100.jpg'}: OSError" in err

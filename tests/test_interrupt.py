@@ -1,10 +1,13 @@
-"""Ctrl-C during a search: a one-line message, exit 130, nothing recorded lost, no run left RUNNING."""
+"""Ctrl-C during a search, and SIGTERM or SIGHUP (docker stop, Slurm, Kubernetes, a closed terminal) to the driver
+or to its whole process group, all alike: a one-line message, exit 130, nothing recorded lost, no run left RUNNING,
+the resume command printed."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
+import os
 import time
 
 import pandas as pd
@@ -20,26 +23,34 @@ def _reported_epochs(client: MlflowClient) -> int:
     return sum(len(client.get_metric_history(r.info.run_id, "val_acc")) for r in runs)
 
 
+STOPS = [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGHUP, False), (signal.SIGTERM, True)]
+
+
 @pytest.mark.slow
-def test_sigint_marks_runs_killed_and_keeps_results(tmp_path, caltech_session_tree):
+@pytest.mark.parametrize("signum,group", STOPS, ids=["sigint", "sigterm", "sighup", "sigterm-to-group"])
+def test_a_stop_signal_marks_runs_killed_and_keeps_results(tmp_path, caltech_session_tree, signum, group):
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     process = subprocess.Popen(
         [sys.executable, "-m", "tunebench.cli", "search", "alexnet-caltech", "--smoke", "--max-epochs", "200",
          "--num-samples", "3", "--scheduler", "fifo", "--data-dir", str(caltech_session_tree), "--tracking-uri", uri,
          "--storage-path", str(tmp_path / "ray"), "--name", "interrupted"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     client = MlflowClient(uri)
     deadline = time.time() + 180
     while _reported_epochs(client) < 2 and time.time() < deadline and process.poll() is None:
         time.sleep(1)
     assert process.poll() is None, process.communicate()[1][-2000:]
-    process.send_signal(signal.SIGINT)
+    if group:  # the search leads its own process group, as a shell's job does: every process in it gets the signal
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
     _, err = process.communicate(timeout=180)
 
     assert process.returncode == 130, err[-3000:]
     last = err.strip().splitlines()[-1]
     assert last.startswith("tunebench: error: interrupted:") and "KILLED" in last
-    assert "Traceback" not in err
+    assert "tunebench search alexnet-caltech --resume --name interrupted" in last
+    assert "Traceback" not in err and "SIGTERM received" not in err
     experiment = client.get_experiment_by_name("alexnet-caltech")
     runs = client.search_runs([experiment.experiment_id])
     assert runs and all(r.info.status != "RUNNING" for r in runs)

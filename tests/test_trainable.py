@@ -141,3 +141,26 @@ def test_each_configuration_is_trained_three_times_with_different_seeds(ray_loca
     test = TrialTrainable.evaluate_checkpoint(saved.checkpoint, config, dogs_vs_cats_splits)
     assert len(test["predictions"]) == len(dogs_vs_cats_splits.test) and set(test["predictions"]) <= {0, 1}
     trainable.stop()
+
+
+@pytest.mark.parametrize("pipeline", ["cached", "naive"])
+def test_a_trial_resumed_from_its_checkpoint_trains_as_if_never_interrupted(ray_local, caltech_tree, pipeline):
+    """Batch order, augmentation and dropout draws continue from the checkpoint: a resumed search finds the same
+    best trial as an uninterrupted one."""
+    splits = build_dataset("caltech101", caltech_tree)
+    trainable_cls = tune.with_parameters(TrialTrainable, splits=splits)
+    config = _config(augment="flip_rotate_perspective", data_pipeline=pipeline, model="alexnet", image_size=64,
+                     epochs=3)
+    straight = trainable_cls(config)
+    uninterrupted = [straight.train() for _ in range(3)]
+    interrupted = trainable_cls(config)
+    interrupted.train()
+    saved = interrupted.save()
+    resumed = trainable_cls(config)
+    resumed.restore(saved)
+    after = [resumed.train() for _ in range(2)]
+    for expected, got in zip(uninterrupted[1:], after):
+        assert (got["epoch"], got["train_loss"], got["val_loss"]) == \
+            (expected["epoch"], expected["train_loss"], expected["val_loss"])
+    for trainable in (straight, interrupted, resumed):
+        trainable.stop()

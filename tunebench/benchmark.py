@@ -62,14 +62,20 @@ def load_benchmark_file(path: str | Path) -> Benchmark:
     path = Path(path)
     if not path.is_file():
         raise TunebenchError(f"search-space file not found: {path}")
+    if path.suffix != ".py":
+        raise TunebenchError(f"{path}: not a search-space file (a .py file defining BENCHMARK = Benchmark(...))")
     spec = importlib.util.spec_from_file_location(f"tunebench_user_space_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise TunebenchError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except SystemExit as exc:  # sys.exit() or exit() at import: not a search space, whatever the code
+        raise TunebenchError(f"{path}: exited while being imported (SystemExit: {exc.code}); "
+                             f"a search-space file only defines BENCHMARK") from None
     except Exception as exc:  # a user's module can fail in any way; report it on one line
-        raise TunebenchError(f"{path}: could not be imported: {type(exc).__name__}: {exc}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise TunebenchError(f"{path}: could not be imported: {type(exc).__name__}: {first}") from None
     benchmark = getattr(module, "BENCHMARK", None)
     if not isinstance(benchmark, Benchmark):
         raise TunebenchError(f"{path}: defines no BENCHMARK = Benchmark(...)")

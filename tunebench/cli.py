@@ -6,6 +6,7 @@ main(argv) -> exit code; errors are one line, never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -102,14 +103,35 @@ def cmd_prefetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
+def _number(kind: type, low: float, high: float | None = None, low_open: bool = False):
+    """An argparse type: a finite number of `kind` within [low, high] ((low, high] with low_open)."""
+    def parse(text: str):
+        try:
+            value = float(text) if kind is float else int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'a number' if kind is float else 'a whole number'}, "
+                                             f"got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+        if value < low or (low_open and value == low) or (high is not None and value > high):
+            bound = f"> {low}" if low_open else f">= {low}"
+            raise argparse.ArgumentTypeError(f"must be {bound}{f' and <= {high}' if high is not None else ''}, "
+                                             f"got {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+_COUNT = _number(int, 1)
+_SEED = _number(int, 0, 2**32 - 1)  # numpy's and Optuna's seeds are unsigned 32-bit
+
+
+def _plain_name(text: str) -> str:
+    """--name is a folder in --storage-path and the MLflow run's name: one plain name, no path."""
+    if not text.strip() or text in (".", "..") or any(c in text for c in "/\\\0") or os.path.isabs(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a plain name: no '/', '\\', '.' or '..' "
+                                         "(it names a folder inside --storage-path)")
+    return text
 
 
 COMPARE_FORMATS = ("table", "markdown", "csv", "html")
@@ -161,6 +183,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
         print(f"{args.tracking_uri} is an MLflow server: open it in a browser")
         return 0
     Tracker(args.tracking_uri)  # a one-line error for an unusable store, before starting a server
+    _check_port_free(args.host, args.port)
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", args.tracking_uri,
                "--host", args.host, "--port", str(args.port)]
     print(f"MLflow UI on {args.tracking_uri}: http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True)
@@ -168,6 +191,17 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return subprocess.run(command).returncode
     except KeyboardInterrupt:
         return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise TunebenchError(f"cannot serve the UI on {host}:{port}: {exc.strerror} (choose another --port)") \
+                from None
 
 
 def _tracking_option(parser: argparse.ArgumentParser) -> None:
@@ -194,25 +228,29 @@ def build_parser() -> argparse.ArgumentParser:
                              "coordinate (the report's 'keep the best, search the next')")
     search.add_argument("--scheduler", choices=SCHEDULERS,
                         help="asha (default for optuna/random) | fifo (default for grid/coordinate)")
-    search.add_argument("--num-samples", type=int, help="trials for optuna/random (default 16)")
-    search.add_argument("--max-epochs", type=int, help="epochs per trial (default: the benchmark's)")
-    search.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
-    search.add_argument("--cpus-per-trial", type=_non_negative_float, default=1.0)
-    search.add_argument("--gpus-per-trial", type=_non_negative_float,
+    search.add_argument("--num-samples", type=_COUNT, help="trials for optuna/random (default 16)")
+    search.add_argument("--max-epochs", type=_COUNT, help="epochs per trial (default: the benchmark's)")
+    search.add_argument("--max-concurrent", type=_COUNT, help="at most this many trials at once")
+    search.add_argument("--cpus-per-trial", type=_number(float, 0, low_open=True), default=1.0,
+                        help="CPUs each trial reserves (default 1; fractions pack trials on a core)")
+    search.add_argument("--gpus-per-trial", type=_number(float, 0),
                         help="fractions pack trials on a GPU (default: 1 if the cluster has GPUs, else 0)")
     search.add_argument("--set", nargs="+", metavar="KEY=VALUE",
                         help="fix a hyperparameter (lr=0.01) or restrict it to values (lr=0.01,0.1)")
-    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--seed", type=_SEED, default=0,
+                        help="seed of the searcher and of every trial's training, 0..2**32-1 (default 0)")
     search.add_argument("--smoke", action="store_true", help="a tiny run: small images, few images, ~1 minute")
-    search.add_argument("--name", help="name of the search (Ray experiment and MLflow parent run)")
+    search.add_argument("--name", type=_plain_name,
+                        help="name of the search: its folder in --storage-path and its MLflow parent run")
     search.add_argument("--storage-path", default="ray_results", help="where Ray keeps trials and checkpoints")
     search.add_argument("--address", help="run on a running Ray cluster: auto | HOST:PORT | ray://HOST:10001")
     search.add_argument("--resume", action="store_true",
                         help="continue an interrupted search (--name, default: this benchmark's latest) "
                              "with the same MLflow runs")
     search.add_argument("--retry-errored", action="store_true", help="with --resume: rerun errored trials too")
-    search.add_argument("--max-failures", type=int, default=0,
-                        help="retry a trial that raised this many times, from its last checkpoint (default 0)")
+    search.add_argument("--max-failures", type=_number(int, -1), default=0,
+                        help="retry a trial that raised this many times, from its last checkpoint (default 0; "
+                             "-1: retry without limit)")
     search.add_argument("--data-pipeline", choices=("cached", "naive"), default="cached",
                         help="cached (default): decode each split once into a memory-mapped cache shared by the "
                              "node's trials, augment whole batches on the device; naive: DataLoader decoding "
@@ -247,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(run=cmd_report)
 
     ui = commands.add_parser("ui", help="the MLflow UI on the tracking store")
-    ui.add_argument("--port", type=int, default=5000)
+    ui.add_argument("--port", type=_number(int, 1, 65535), default=5000)
     ui.add_argument("--host", default="127.0.0.1")
     _tracking_option(ui)
     ui.set_defaults(run=cmd_ui)
@@ -255,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from tunebench.signals import stop_signals_interrupt
+
+    stop_signals_interrupt()  # SIGTERM and SIGHUP stop tunebench as Ctrl-C does
     try:
         args = build_parser().parse_args(argv)
         return args.run(args)
@@ -274,7 +315,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def main_entry() -> None:
-    sys.exit(main())
+    from tunebench.signals import should_supervise, supervise
+
+    argv = sys.argv[1:]
+    sys.exit(supervise(argv) if should_supervise(argv) else main(argv))
 
 
 if __name__ == "__main__":

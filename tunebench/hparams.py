@@ -6,6 +6,7 @@ before any trial starts, not a failed trial an hour later.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -23,18 +24,32 @@ class HParam:
     optional: bool = False            # "none" means: switched off
     help: str = ""
 
-    def check(self, key: str, value: Any) -> None:
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with a value of this hyperparameter (its type, choices, range), or None."""
         if value is None:
-            if not self.optional:
-                raise TunebenchError(f"--set {key}: a value is required")
-            return
+            return None if self.optional else "a value is required"
+        if self.type is bool:
+            wrong_type = not isinstance(value, bool)
+        elif self.type is float:
+            wrong_type = isinstance(value, bool) or not isinstance(value, (int, float))
+        else:
+            wrong_type = isinstance(value, bool) or not isinstance(value, self.type)
+        if wrong_type:
+            return f"expected {'an' if self.type is int else 'a'} {self.type.__name__}"
+        if self.type is float and not math.isfinite(value):
+            return "expected a finite number"
         if self.choices and value not in self.choices:
-            raise TunebenchError(f"--set {key}={value}: must be one of {', '.join(self.choices)}")
+            return f"must be one of {', '.join(self.choices)}"
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            bound = f"> {self.low}" if self.low_open else f">= {self.low}"
-            raise TunebenchError(f"--set {key}={value}: out of range, must be {bound}")
+            return f"out of range, must be {f'> {self.low}' if self.low_open else f'>= {self.low}'}"
         if self.high is not None and value > self.high:
-            raise TunebenchError(f"--set {key}={value}: out of range, must be <= {self.high}")
+            return f"out of range, must be <= {self.high}"
+        return None
+
+    def check(self, key: str, value: Any, where: str = "--set") -> None:
+        problem = self.problem(value)
+        if problem:
+            raise TunebenchError(f"{where} {key}{'' if value is None else f'={value}'}: {problem}")
 
 
 _FRACTION = dict(low=0.0, high=0.95)
@@ -59,7 +74,8 @@ HPARAMS: dict[str, HParam] = {
     "dense_1_units": HParam(int, 1, help="catsdogs-cnn dense layer width"),
     "head_dropout": HParam(float, **_FRACTION, help="inception-transfer head dropout"),
     # optimisation
-    "optimizer": HParam(str, choices=("sgd", "adam", "rmsprop"), help="optimiser"),
+    "optimizer": HParam(str, choices=("sgd", "adam", "rmsprop"), optional=True,
+                        help="optimiser (none: the report's recipe for the model)"),
     "lr": HParam(float, 0.0, 10.0, low_open=True, optional=True,
                  help="initial learning rate (none: Keras' default for the optimiser, or the report's recipe)"),
     "momentum": HParam(float, 0.0, 1.0, help="SGD momentum"),
@@ -107,6 +123,8 @@ def parse_value(key: str, text: str) -> Any:
             number = float(text)
         except ValueError:
             raise TunebenchError(f"--set {key}={text}: expected a {spec.type.__name__}") from None
+        if not math.isfinite(number):
+            raise TunebenchError(f"--set {key}={text}: expected a finite number")
         if spec.type is int:
             if not number.is_integer():
                 raise TunebenchError(f"--set {key}={text}: expected an int")
@@ -134,3 +152,41 @@ def parse_overrides(pairs: list[str], known: Mapping[str, Any]) -> dict[str, lis
                 f"--set {key}: unknown hyperparameter for this benchmark (known: {', '.join(sorted(known))})")
         overrides[key] = [parse_value(key, part) for part in text.split(",")]
     return overrides
+
+
+def check_benchmark(benchmark: Any, origin: str) -> None:
+    """A search-space file's values go through the checks `--set` applies: its defaults, grid, space and smoke
+    values, and its epochs; the message names the file and the key."""
+    from ray.tune.search.sample import Categorical, Domain, Integer
+
+    def check(part: str, key: str, value: Any) -> None:
+        spec = HPARAMS.get(key)
+        if spec is None:
+            raise TunebenchError(f"{origin}: {part} {key}: unknown hyperparameter (known: {', '.join(sorted(HPARAMS))})")
+        spec.check(key, value, where=f"{origin}: {part}")
+
+    if isinstance(benchmark.max_epochs, bool) or not isinstance(benchmark.max_epochs, int) \
+            or benchmark.max_epochs < 1:
+        raise TunebenchError(f"{origin}: max_epochs={benchmark.max_epochs!r}: must be a whole number >= 1")
+    for key, value in benchmark.defaults.items():
+        check("defaults", key, value)
+    for key, values in benchmark.grid.items():
+        for value in values:
+            check("grid", key, value)
+    for key, domain in benchmark.space.items():
+        if isinstance(domain, Categorical):
+            for value in domain.categories:
+                check("space", key, value)
+        elif isinstance(domain, Domain):
+            upper = domain.upper - 1 if isinstance(domain, Integer) else domain.upper  # randint: exclusive
+            for bound in (domain.lower, upper):
+                check("space", key, HPARAMS[key].type(bound) if key in HPARAMS else bound)
+        else:
+            raise TunebenchError(f"{origin}: space {key}: expected a Ray Tune domain (tune.choice, tune.loguniform, "
+                                 f"...), got {domain!r}")
+    for key, value in benchmark.smoke.items():
+        if key in ("max_epochs", "num_samples"):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise TunebenchError(f"{origin}: smoke {key}={value!r}: must be a whole number >= 1")
+        elif key in benchmark.defaults:
+            check("smoke", key, value)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,6 @@ from tunebench.tracking import DEFAULT_TRACKING_URI
 SEARCHES = ("optuna", "random", "grid", "coordinate")
 SCHEDULERS = ("asha", "fifo")
 DEFAULT_NUM_SAMPLES = 16
-RUN_MAP_FILE = "tunebench_trial_runs.json"
 RESULTS_FILE = "results.csv"
 SEARCH_FILE = "tunebench_search.json"  # what a search was started with, for --resume
 
@@ -176,9 +177,6 @@ def build_tuner(benchmark: Benchmark, plan: SearchPlan, options: SearchOptions, 
     """The Tuner of a search: searcher, scheduler, per-trial resources, checkpoints, live progress table."""
     from ray import tune
 
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic table, with the columns chosen below
-    # a snapshot after every checkpoint is what num_to_keep=1 asks for, and cheap on local disk
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     reporter = tune.CLIReporter(
         parameter_columns=list(plan.swept),
         metric_columns={"training_iteration": "epoch", "val_loss": "val_loss", "val_acc": "val_acc",
@@ -291,7 +289,23 @@ def _resume_target(benchmark: Benchmark, options: SearchOptions) -> tuple[str, d
     path = storage / name / SEARCH_FILE
     if not path.is_file():
         raise TunebenchError(f"--resume: no search named '{name}' in {storage}")
-    return name, json.loads(path.read_text())
+    saved = json.loads(path.read_text())
+    if saved["benchmark"] != benchmark.name:
+        raise TunebenchError(f"--resume: '{name}' is a search of {saved['benchmark']}, not {benchmark.name}: "
+                             f"continue it with tunebench search {saved['benchmark']} --resume --name {name}")
+    return name, saved
+
+
+def _interrupted(benchmark: Benchmark, experiment_path: Path, detail: str = "") -> TunebenchError:
+    return TunebenchError(
+        f"interrupted: {detail}unfinished trials marked KILLED in MLflow; the trials so far are in "
+        f"{experiment_path / RESULTS_FILE}. Continue with: tunebench search {benchmark.name} --resume "
+        f"--name {experiment_path.name}", exit_code=130)
+
+
+# what a search was started with, saved beside Ray's state: --resume plans it again from these
+_SAVED_OPTIONS = ("search", "scheduler", "num_samples", "max_epochs", "max_concurrent", "overrides", "seed", "smoke",
+                  "grace_period", "max_failures", "reuse_actors")
 
 
 def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> str:
@@ -300,17 +314,24 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
 
     from tunebench.data import build_dataset
     from tunebench.models import fetch_weights
+    from tunebench.signals import INTERRUPTED, deferred_signals, stop_signals_interrupt
     from tunebench.tracking import Tracker, TrialRuns
     from tunebench.trainable import TRAINABLES
+    from tunebench.tune_callbacks import InterruptWatch
 
     if benchmark.trainer not in TRAINABLES:
         raise TunebenchError(f"{benchmark.name}: unknown trainer '{benchmark.trainer}' (one of {', '.join(TRAINABLES)})")
     trainable_cls = TRAINABLES[benchmark.trainer]
     if options.resume:
         name, saved = _resume_target(benchmark, options)
-        plan = SearchPlan(saved["config"], dict.fromkeys(saved["swept"]), saved["search"], saved["scheduler"],
-                          saved["num_samples"], saved["max_epochs"])
-        options.tracking_uri, options.data_dir = saved["tracking_uri"], Path(saved["data_dir"])
+        options = dataclasses.replace(options, tracking_uri=saved["tracking_uri"], data_dir=Path(saved["data_dir"]),
+                                      **saved.get("options", {}))
+        if "options" in saved:
+            plan = plan_search(benchmark, options)
+            plan.config = saved["config"]  # with what the trials' device runs, as recorded at the start
+        else:  # a search file of tunebench 0.1.0 before these were saved: Ray Tune's state has the rest
+            plan = SearchPlan(saved["config"], dict.fromkeys(saved["swept"]), saved["search"], saved["scheduler"],
+                              saved["num_samples"], saved["max_epochs"])
     else:
         plan = plan_search(benchmark, options)
     tracker = Tracker(options.tracking_uri)  # checked before any work starts, as is a cluster's address
@@ -324,8 +345,7 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
 
     splits = build_dataset(benchmark.dataset, options.data_dir, limit_per_class=plan.config.get("limit_per_class"),
                            download=options.download, progress=say, split=plan.config.get("split"))
-    for path, reason in splits.skipped:
-        say(f"warning: skipped {path}: {reason}")
+    _warn_skipped(splits.skipped)
     say(f"{benchmark.dataset}: {splits.num_classes} classes, {splits.sizes()} ({splits.split_source})")
     if not splits.train or not splits.val:
         raise TunebenchError(f"{benchmark.dataset} in {options.data_dir}: no images left to train or validate on")
@@ -334,42 +354,52 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
             fetch_weights(source)
 
     cpus, gpus = _init_ray(options)
-    if not options.resume:  # what the trials' device will run, recorded with every trial's config
-        from tunebench.acceleration import settings
-
-        plan.config.update(data_pipeline=options.data_pipeline,
-                           **settings(gpus > 0, options.precision, options.channels_last, options.compile))
+    stop_signals_interrupt()  # ray.init put its own SIGTERM handler in place
+    INTERRUPTED.clear()
+    _tune_environment()
     experiment_path = storage / name
     if options.resume:
         parent, experiment_id = saved["parent_run_id"], saved["experiment_id"]
-        tracker.client.update_run(parent, status="RUNNING")
-        # runs a killed driver left RUNNING: KILLED now; the trials Tune restores reopen theirs when they start
-        close_running_trials(tracker, experiment_path / RUN_MAP_FILE, "KILLED")
-        say(f"resuming search {name} (MLflow run {parent}); finished trials are kept, unfinished ones continue "
-            f"from their last checkpoint{', errored ones too' if options.retry_errored else ''}")
-        tuner = tune.Tuner.restore(str(experiment_path), _with_data_and_resources(trainable_cls, splits, (cpus, gpus)),
-                                   resume_unfinished=True, resume_errored=options.retry_errored)
     else:
+        from tunebench.acceleration import settings
+
+        # what the trials' device will run, recorded with every trial's config
+        plan.config.update(data_pipeline=options.data_pipeline,
+                           **settings(gpus > 0, options.precision, options.channels_last, options.compile))
         experiment_id = tracker.experiment_id(benchmark.name)
-        parent = tracker.start_run(
-            experiment_id, name,
-            {**{k: v for k, v in plan.config.items() if k not in plan.swept}, "swept": ",".join(plan.swept),
-             "search": plan.search, "scheduler": plan.scheduler, "num_samples": plan.num_samples,
-             "cpus_per_trial": cpus, "gpus_per_trial": gpus, "smoke": options.smoke},
-            {"benchmark": benchmark.name, "search": plan.search, "scheduler": plan.scheduler,
-             "git_commit": _git_commit(), "tunebench_version": tunebench.__version__,
-             "seed_report": benchmark.seed_report, "ray_experiment": str(experiment_path)})
-        trial_runs = TrialRuns(tracker, experiment_id, parent, experiment_path / RUN_MAP_FILE)
-        tuner = build_tuner(benchmark, plan, options, trainable_cls, splits, (cpus, gpus), storage, name,
-                            [trial_runs])
-        experiment_path.mkdir(parents=True, exist_ok=True)
-        (experiment_path / SEARCH_FILE).write_text(json.dumps({
-            "benchmark": benchmark.name, "parent_run_id": parent, "experiment_id": experiment_id,
-            "tracking_uri": options.tracking_uri, "data_dir": str(options.data_dir), "config": plan.config,
-            "swept": list(plan.swept), "search": plan.search, "scheduler": plan.scheduler,
-            "num_samples": plan.num_samples, "max_epochs": plan.max_epochs}, indent=1, default=str))
+        with deferred_signals():  # a search's parent run exists exactly when its file does
+            parent = tracker.start_run(
+                experiment_id, name,
+                {**{k: v for k, v in plan.config.items() if k not in plan.swept}, "swept": ",".join(plan.swept),
+                 "search": plan.search, "scheduler": plan.scheduler, "num_samples": plan.num_samples,
+                 "cpus_per_trial": cpus, "gpus_per_trial": gpus, "smoke": options.smoke},
+                {"benchmark": benchmark.name, "search": plan.search, "scheduler": plan.scheduler,
+                 "git_commit": _git_commit(), "tunebench_version": tunebench.__version__,
+                 "seed_report": benchmark.seed_report, "ray_experiment": str(experiment_path)})
+            experiment_path.mkdir(parents=True, exist_ok=True)
+            (experiment_path / SEARCH_FILE).write_text(json.dumps({
+                "benchmark": benchmark.name, "parent_run_id": parent, "experiment_id": experiment_id,
+                "tracking_uri": options.tracking_uri, "data_dir": str(options.data_dir), "config": plan.config,
+                "swept": list(plan.swept), "num_samples": plan.num_samples, "max_epochs": plan.max_epochs,
+                "options": {key: getattr(options, key) for key in _SAVED_OPTIONS}}, indent=1, default=str))
     status = "FAILED"
     try:
+        if options.resume:
+            tracker.client.update_run(parent, status="RUNNING")
+            # runs a killed driver left RUNNING: KILLED now; the trials Tune restores reopen theirs when they start
+            tracker.close_running(experiment_id, parent)
+        if options.resume and tune.Tuner.can_restore(str(experiment_path)):
+            say(f"resuming search {name} (MLflow run {parent}); finished trials are kept, unfinished ones continue "
+                f"from their last checkpoint{', errored ones too' if options.retry_errored else ''}")
+            tuner = tune.Tuner.restore(str(experiment_path),
+                                       _with_data_and_resources(trainable_cls, splits, (cpus, gpus)),
+                                       resume_unfinished=True, resume_errored=options.retry_errored)
+        else:
+            if options.resume:
+                say(f"resuming search {name} (MLflow run {parent}): it was stopped before Ray Tune saved its "
+                    f"state, so its trials start again")
+            tuner = build_tuner(benchmark, plan, options, trainable_cls, splits, (cpus, gpus), storage, name,
+                                [TrialRuns(tracker, experiment_id, parent), InterruptWatch()])
         samples = f"{'at most ' if plan.search == 'coordinate' else ''}{plan.num_samples} samples"
         say(f"search {name}: {plan.search} + {plan.scheduler}, {samples} x {plan.max_epochs} epochs; "
             f"MLflow run {parent} in experiment '{benchmark.name}' at {options.tracking_uri}")
@@ -377,29 +407,39 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
         status = _finish(grid, benchmark, plan, trainable_cls, splits, (cpus, gpus), tracker, parent,
                          experiment_path, options, say)
         return parent
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C (or SIGTERM) while Tune stopped, or one after the trials ended
         status = "KILLED"
-        raise
+        raise _interrupted(benchmark, experiment_path) from None
     except TunebenchError as exc:
         status = "KILLED" if exc.exit_code == 130 else status  # interrupted: resumable
         raise
     finally:
-        close_running_trials(tracker, experiment_path / RUN_MAP_FILE, "KILLED")
+        tracker.close_running(experiment_id, parent)
         tracker.end_run(parent, status)
 
 
-def close_running_trials(tracker, run_map_path: Path, status: str) -> None:
-    """Mark the trial runs still RUNNING (driver interrupted, or killed before a resume) with `status`."""
-    runs = json.loads(run_map_path.read_text()) if run_map_path.is_file() else {}
-    running = [run_id for run_id in runs.values() if tracker.client.get_run(run_id).info.status == "RUNNING"]
-    for run_id in running:
-        tracker.end_run(run_id, status)
+def _tune_environment() -> None:
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic table, with the columns build_tuner chooses
+    # a snapshot after every checkpoint is what num_to_keep=1 asks for, and cheap on local disk
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+MAX_SKIPPED_SHOWN = 10
+
+
+def _warn_skipped(skipped: list[tuple[str, str]]) -> None:
+    """Unreadable images, on stderr: the first few by name, then how many more."""
+    for path, reason in skipped[:MAX_SKIPPED_SHOWN]:
+        print(f"warning: skipped {path}: {reason}", file=sys.stderr)
+    if len(skipped) > MAX_SKIPPED_SHOWN:
+        print(f"warning: skipped {len(skipped) - MAX_SKIPPED_SHOWN} more unreadable images", file=sys.stderr)
 
 
 def _finish(grid, benchmark: Benchmark, plan: SearchPlan, trainable_cls, splits, resources: tuple[float, float],
             tracker, parent: str, experiment_path: Path, options: SearchOptions, say: Callable[[str], None]) -> str:
     """After Tuner.fit: the results table, the best trial on the test split, the parent run's summary."""
     from tunebench.reports import reference_table, search_summary, trials_table
+    from tunebench.signals import INTERRUPTED
 
     table = trials_table(
         ((Path(r.path).name.removeprefix("trial_"), r.config or {}, r.metrics_dataframe, r.error is not None)
@@ -409,11 +449,8 @@ def _finish(grid, benchmark: Benchmark, plan: SearchPlan, trainable_cls, splits,
     say("\nTrials (best first):\n" + table.head(10).to_string(index=False, float_format="%.4g"))
     # a trial that completed or that the scheduler stopped reported done; Ctrl-C leaves the others without it
     unfinished = [r for r in grid if r.error is None and not (r.metrics or {}).get("done")]
-    if unfinished:  # Tune returns early when interrupted (Ctrl-C): some trials never ended
-        raise TunebenchError(
-            f"interrupted: {len(unfinished)} unfinished trial(s) marked KILLED in MLflow; the trials so far are in "
-            f"{experiment_path / RESULTS_FILE}. Continue with: tunebench search {benchmark.name} --resume "
-            f"--name {experiment_path.name}", exit_code=130)
+    if unfinished or INTERRUPTED.is_set():  # Tune returns early when interrupted (Ctrl-C, SIGTERM)
+        raise _interrupted(benchmark, experiment_path, f"{len(unfinished)} " if unfinished else "")
     if table.empty or table[benchmark.metric].isna().all():
         first_error = next((r.error for r in grid if r.error is not None), None)
         raise TunebenchError(f"no trial reported {benchmark.metric}"

@@ -5,7 +5,6 @@ Trials are logged from the driver by a Tune callback, so workers never need to r
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from contextlib import contextmanager
@@ -23,6 +22,8 @@ from tunebench import TunebenchError
 from tunebench.reports import BEST_OF, PARENT_TAG, best_so_far, epoch_metrics, trial_outcome
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
+TRIAL_TAG = "trial_id"  # a trial run's Ray Tune trial id
+EPOCH_KEY = "val_acc"  # every trainer reports it every epoch: its history says which epochs a run holds
 _BATCH_LIMITS = {"metrics": 1000, "params": 100, "tags": 100}  # MLflow's log_batch limits per request
 _BATCH_TOTAL = 1000
 
@@ -48,6 +49,30 @@ def _quick_http():
                 os.environ[key] = value
 
 
+@contextmanager
+def _store_setup_lock(tracking_uri: str):
+    """Processes opening a new SQLite store at once take turns: MLflow creates and migrates the schema on first
+    use, and two migrations racing fail ("duplicate column name"). Other stores need no lock."""
+    path = _sqlite_path(tracking_uri)
+    if path is None or not path.parent.is_dir():
+        yield
+        return
+    from filelock import FileLock, Timeout
+
+    try:
+        with FileLock(str(path) + ".lock", timeout=300):
+            yield
+    except Timeout:
+        raise TunebenchError(f"cannot use MLflow tracking store {tracking_uri}: another process holds "
+                             f"{path}.lock for more than 5 minutes") from None
+
+
+def _sqlite_path(tracking_uri: str) -> Path | None:
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    return Path(tracking_uri.removeprefix("sqlite:///").split("?", 1)[0])
+
+
 class Tracker:
     """An MLflow store, checked to be reachable before any trial starts."""
 
@@ -58,16 +83,29 @@ class Tracker:
             logging.getLogger(noisy).setLevel(logging.WARNING)
         self.uri = tracking_uri
         try:
-            self.client = MlflowClient(tracking_uri=tracking_uri)
-            with _quick_http():
+            with _quick_http(), _store_setup_lock(tracking_uri):  # the client creates a new store's tables
+                self.client = MlflowClient(tracking_uri=tracking_uri)
                 self.client.search_experiments(max_results=1)
+        except TunebenchError:
+            raise
         except Exception as exc:  # bad scheme, unreachable server, unwritable database...
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise TunebenchError(f"cannot use MLflow tracking store {tracking_uri}: {message}") from None
 
     def experiment_id(self, name: str) -> str:
+        """The experiment's id, created when it does not exist (by this process or one racing it)."""
+        from mlflow.exceptions import MlflowException
+
         experiment = self.client.get_experiment_by_name(name)
-        return experiment.experiment_id if experiment else self.client.create_experiment(name)
+        if experiment:
+            return experiment.experiment_id
+        try:
+            return self.client.create_experiment(name)
+        except MlflowException:  # another search created it meanwhile
+            experiment = self.client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+            return experiment.experiment_id
 
     def start_run(self, experiment_id: str, run_name: str, params: Mapping[str, Any],
                   tags: Mapping[str, str]) -> str:
@@ -148,6 +186,30 @@ class Tracker:
     def log_artifacts(self, run_id: str, folder: Path, artifact_path: str) -> None:
         self.client.log_artifacts(run_id, str(folder), artifact_path)
 
+    def trial_runs(self, experiment_id: str, parent_run_id: str) -> dict[str, Any]:
+        """The trial runs under a search's parent run, by their trial_id tag: the one record of which run
+        belongs to which trial (a file beside Ray's state could be overwritten by Ray's own sync)."""
+        runs: dict[str, Any] = {}
+        token = None
+        while True:
+            page = self.client.search_runs([experiment_id], f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
+                                           max_results=1000, page_token=token)
+            for run in page:
+                trial_id = run.data.tags.get(TRIAL_TAG)
+                if trial_id and trial_id not in runs:  # oldest last in MLflow's order: keep the newest
+                    runs[trial_id] = run
+            token = page.token
+            if not token:
+                return runs
+
+    def close_running(self, experiment_id: str, parent_run_id: str, status: str = "KILLED") -> int:
+        """Mark the search's trial runs still RUNNING (an interrupted or killed driver) with `status`."""
+        running = [run for run in self.trial_runs(experiment_id, parent_run_id).values()
+                   if run.info.status == "RUNNING"]
+        for run in running:
+            self.end_run(run.info.run_id, status)
+        return len(running)
+
 
 def split_runs(runs: "pd.DataFrame") -> tuple["pd.DataFrame", "pd.DataFrame"]:
     """(searches, trials): parent runs carry the benchmark tag, trial runs the parent's id."""
@@ -161,51 +223,66 @@ def split_runs(runs: "pd.DataFrame") -> tuple["pd.DataFrame", "pd.DataFrame"]:
 class TrialRuns(Callback):
     """Tune callback: a child run per trial nested under the search's parent run, metrics every epoch.
 
-    The trial -> run map is kept in `run_map_path` (in the Ray experiment folder) so a resumed search
-    continues the same runs.
+    The runs themselves say which trial they belong to (their trial_id tag), so a resumed search continues the
+    same runs whatever was interrupted when: a run is created once per trial, an epoch is logged once per run
+    (a trial restored from an older checkpoint repeats epochs that are already logged: they are not logged
+    again), and runs of trials that Ray Tune never saved before the driver died are deleted when the search
+    resumes (their trials do not exist any more; MLflow can still restore a deleted run).
     """
 
-    def __init__(self, tracker: Tracker, experiment_id: str, parent_run_id: str, run_map_path: Path) -> None:
+    def __init__(self, tracker: Tracker, experiment_id: str, parent_run_id: str) -> None:
         self.tracker = tracker
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
-        self.run_map_path = run_map_path
-        self.runs: dict[str, str] = json.loads(run_map_path.read_text()) if run_map_path.is_file() else {}
+        self.runs = {trial_id: run.info.run_id
+                     for trial_id, run in tracker.trial_runs(experiment_id, parent_run_id).items()}
+        self.unchecked = set(self.runs)  # runs of an earlier session: is their trial still in Tune's state?
         self.best: dict[str, dict[str, float]] = {}  # trial id -> best_val_* so far
+        self.logged: dict[str, set[int]] = {}  # trial id -> epochs its run holds
 
     def __getstate__(self) -> dict:
         """Tuner.restore unpickles the callback: keep where things are, not the client or a stale map."""
-        return {"uri": self.tracker.uri, "experiment_id": self.experiment_id, "parent_run_id": self.parent_run_id,
-                "run_map_path": self.run_map_path}
+        return {"uri": self.tracker.uri, "experiment_id": self.experiment_id, "parent_run_id": self.parent_run_id}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(Tracker(state["uri"]), state["experiment_id"], state["parent_run_id"], state["run_map_path"])
+        self.__init__(Tracker(state["uri"]), state["experiment_id"], state["parent_run_id"])
 
-    def _save_map(self) -> None:
-        self.run_map_path.parent.mkdir(parents=True, exist_ok=True)
-        self.run_map_path.write_text(json.dumps(self.runs, indent=1))
+    def on_step_begin(self, iteration: int, trials: list, **info) -> None:
+        if not self.unchecked:
+            return
+        ghosts = self.unchecked - {trial.trial_id for trial in trials}
+        self.unchecked = set()
+        for trial_id in ghosts:
+            self.tracker.client.delete_run(self.runs.pop(trial_id))
 
     def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
         run_id = self.runs.get(trial.trial_id)
         if run_id is None:
             run_id = self.tracker.start_run(
                 self.experiment_id, str(trial), trial.config,
-                {PARENT_TAG: self.parent_run_id, "trial_id": trial.trial_id})
+                {PARENT_TAG: self.parent_run_id, TRIAL_TAG: trial.trial_id})
             self.runs[trial.trial_id] = run_id
-            self._save_map()
-        else:  # a resumed or retried trial: same run, and its best values so far come from what it logged
-            self.tracker.client.update_run(run_id, status="RUNNING")
-            best: dict[str, float] = {}
-            for key in BEST_OF:
-                for metric in self.tracker.client.get_metric_history(run_id, key):
-                    best = best_so_far(best, {key: metric.value})
-            self.best[trial.trial_id] = best
+            self.logged[trial.trial_id] = set()
+            return
+        # a resumed or retried trial: the same run; what it logged says its epochs and best values so far
+        self.tracker.client.update_run(run_id, status="RUNNING")
+        self.tracker.log_params(run_id, trial.config)  # the same values again: a no-op unless a kill lost them
+        best: dict[str, float] = {}
+        for key in BEST_OF:
+            for metric in self.tracker.client.get_metric_history(run_id, key):
+                best = best_so_far(best, {key: metric.value})
+        self.best[trial.trial_id] = best
+        self.logged[trial.trial_id] = {m.step for m in self.tracker.client.get_metric_history(run_id, EPOCH_KEY)}
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
         run_id = self.runs.get(trial.trial_id)
         if run_id:
+            step = int(result.get("epoch", result["training_iteration"]))
             metrics = epoch_metrics(result)
-            self.tracker.log_metrics(run_id, metrics, step=int(result.get("epoch", result["training_iteration"])))
+            logged = self.logged.setdefault(trial.trial_id, set())
+            if step not in logged:
+                self.tracker.log_metrics(run_id, metrics, step=step)
+                logged.add(step)
             self.best[trial.trial_id] = best_so_far(self.best.get(trial.trial_id, {}), metrics)
 
     def _end(self, trial, status: str, outcome: str, tags: Mapping[str, Any] | None = None) -> None:

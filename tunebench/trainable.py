@@ -21,7 +21,7 @@ from ray import tune
 
 from tunebench.acceleration import Acceleration
 from tunebench.data import ImageSplits
-from tunebench.data.batches import make_batches
+from tunebench.data.batches import batch_generators, make_batches
 from tunebench.models import build_model
 from tunebench.train import EarlyStopping, Objective, TrainingState, build_lr_scheduler, build_optimizer, \
     classification_metrics, default_device, fit, predict
@@ -96,12 +96,15 @@ class TrialTrainable(tune.Trainable):
         self.epochs = total_epochs(self.resolved)
         self.states: list[TrainingState] = []
         self.fits = []
+        self.generators: list[torch.Generator] = []  # of the training batches: their states go in checkpoints
         for execution in range(self.resolved.get("executions") or 1):
             seed = self.resolved["seed"] + execution
             torch.manual_seed(seed)
             state = build_state(self.resolved, splits.num_classes, self.device)
             self.states.append(state)
-            self.fits.append(fit(state, _loader(self.resolved, splits, "train", True, seed, self.device),
+            train_batches = _loader(self.resolved, splits, "train", True, seed, self.device)
+            self.generators += batch_generators(train_batches)
+            self.fits.append(fit(state, train_batches,
                                  _loader(self.resolved, splits, "val", False, seed, self.device), epochs=self.epochs,
                                  device=self.device, objective=_objective(self.resolved),
                                  fine_tune_at=self.resolved.get("frozen_epochs"),
@@ -142,7 +145,22 @@ class TrialTrainable(tune.Trainable):
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         torch.save({"executions": [s.state_dict() for s in self.states], "latest": self.latest, "best": self.best,
-                    "finished": self.finished}, os.path.join(checkpoint_dir, STATE_FILE))
+                    "finished": self.finished, "random": self._random_state()}, os.path.join(checkpoint_dir, STATE_FILE))
+
+    def _random_state(self) -> dict[str, Any]:
+        """Where every random draw of the trial stands (dropout, batch order, augmentation): a trial resumed
+        from this checkpoint trains exactly as it would have without the interruption."""
+        return {"torch": torch.get_rng_state(), "batches": [g.get_state() for g in self.generators],
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+    def _set_random_state(self, saved: dict[str, Any] | None) -> None:
+        if not saved or len(saved["batches"]) != len(self.generators):
+            return
+        torch.set_rng_state(saved["torch"])
+        for generator, state in zip(self.generators, saved["batches"]):
+            generator.set_state(state)
+        if saved.get("cuda") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(saved["cuda"])
 
     def load_checkpoint(self, checkpoint_dir: str) -> None:
         try:
@@ -154,6 +172,7 @@ class TrialTrainable(tune.Trainable):
         for state, state_dict in zip(self.states, saved["executions"]):
             state.load_state_dict(state_dict)
         self.latest, self.best, self.finished = saved["latest"], saved["best"], saved["finished"]
+        self._set_random_state(saved.get("random"))
 
     @staticmethod
     def evaluate_checkpoint(checkpoint: tune.Checkpoint, config: Mapping[str, Any], splits: ImageSplits,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Callable
 
@@ -32,9 +33,23 @@ def build_dataset(name: str, data_dir: Path, *, limit_per_class: int | None = No
         if "split" not in inspect.signature(builder).parameters:
             raise TunebenchError(f"dataset '{name}' has a fixed split; it takes no split choice (got {split!r})")
         extra["split"] = split
+    if data_dir.exists() and not data_dir.is_dir():
+        raise TunebenchError(f"data directory {data_dir} is a file, not a folder (set --data-dir to the folder "
+                             f"that holds the dataset)")
     if not data_dir.exists() and not download:
         raise TunebenchError(f"data directory {data_dir} does not exist (set --data-dir or TUNEBENCH_DATA)")
     splits = builder(data_dir, limit_per_class=limit_per_class, download_missing=download, progress=progress,
                      **extra)
     splits.name = name
+    _check_every_class_has_images(splits)
     return splits
+
+
+def _check_every_class_has_images(splits: ImageSplits) -> None:
+    """A class whose every image was unreadable would still be a model output, never seen in training."""
+    counts = Counter(label for part in (splits.train, splits.val, splits.test) for _, label in part)
+    for index, name in enumerate(splits.classes):
+        if counts[index] == 0:
+            own = [(path, reason) for path, reason in splits.skipped if Path(path).parent.name == name]
+            detail = f": all {len(own)} of its images were skipped, e.g. {own[0][0]} ({own[0][1]})" if own else ""
+            raise TunebenchError(f"class '{name}' has no readable images{detail}")

@@ -69,6 +69,14 @@ class CachedBatches:
                 yield self._prepare(images, labels)
 
 
+def batch_generators(batches) -> list[torch.Generator]:
+    """The random generators a split's batches draw from (order, augmentation): a checkpoint saves their states,
+    so a resumed trial draws the batches an uninterrupted one would."""
+    if isinstance(batches, CachedBatches):
+        return [batches.order_generator, batches.augment_generator]
+    return [batches.generator] if getattr(batches, "generator", None) is not None else []
+
+
 def make_batches(config: Mapping[str, Any], splits: ImageSplits, part: str, *, train: bool, seed: int,
                  device: torch.device, progress: Callable[[str], None] | None = None):
     """A split's batches for a trial config: `data_pipeline` cached (default) or naive; augmentation on train."""
