@@ -40,12 +40,12 @@ def _error(capsys, argv: list[str]) -> str:
 
 
 def _cli(argv: list[str], cwd: Path, timeout: float) -> str:
-    """Run `python -m tunebench.cli` as the user does (MLflow's HTTP retry settings as the user's shell has them,
+    """Run `python -m tunebench` as the user does (MLflow's HTTP retry settings as the user's shell has them,
     i.e. unset): exit 2, one stderr line, within `timeout` seconds; returns the line."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_HTTP_REQUEST")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     try:
-        result = subprocess.run([sys.executable, "-m", "tunebench.cli", *argv], capture_output=True, text=True,
+        result = subprocess.run([sys.executable, "-m", "tunebench", *argv], capture_output=True, text=True,
                                 cwd=cwd, env=env, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"no answer within {timeout:g} s (hangs); stderr so far: {(exc.stderr or b'')[-300:]!r}")

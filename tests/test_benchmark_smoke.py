@@ -29,17 +29,19 @@ def fixture_data(tmp_path_factory):
     return get
 
 
-def _search(name: str, data_dir: Path, tmp: Path, tracking_uri: str, capsys) -> tuple[int, str]:
+def _search(name: str, data_dir: Path, tmp: Path, tracking_uri: str, capsys):
+    """Exit code and what the search printed: out (tables, results) and err (warnings, errors)."""
     code = main(["search", name, "--smoke", "--data-dir", str(data_dir), "--tracking-uri", tracking_uri,
                  "--storage-path", str(tmp / "ray"), "--name", "smoke"])
-    return code, capsys.readouterr().out
+    return code, capsys.readouterr()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BENCHMARK_DATA))
 def test_smoke_search(name, ray_local, in_tmp, tracking_uri, fixture_data, capsys):
-    code, out = _search(name, fixture_data(BENCHMARK_DATA[name]), in_tmp, tracking_uri, capsys)
-    assert code == 0, out
+    code, printed = _search(name, fixture_data(BENCHMARK_DATA[name]), in_tmp, tracking_uri, capsys)
+    out = printed.out
+    assert code == 0, printed.err[-3000:]
     assert "Trials (best first)" in out and "test: " in out and "macro F1" in out
 
     client = MlflowClient(tracking_uri)
@@ -59,24 +61,25 @@ def test_smoke_search(name, ray_local, in_tmp, tracking_uri, fixture_data, capsy
         epochs = int(child.data.tags["epochs_run"])
         assert len(client.get_metric_history(child.info.run_id, "val_acc")) == epochs >= 1
         assert len(client.get_metric_history(child.info.run_id, "val_macro_f1")) == epochs
-        STUDY_CHECKS.get(name, lambda *_: None)(client, child, out)
+        STUDY_CHECKS.get(name, lambda *_: None)(client, child, printed)
 
 
 def _history(client, run, metric) -> list[float]:
     return [m.value for m in sorted(client.get_metric_history(run.info.run_id, metric), key=lambda m: m.step)]
 
 
-def _three_executions(client, child, out):
-    assert "cat.666.jpg" in out  # the corrupt JPEG is skipped and named
+def _three_executions(client, child, printed):
+    assert "warning: skipped" in printed.err and "cat.666.jpg" in printed.err  # the corrupt JPEG is named
+    assert "cat.666.jpg" not in printed.out
     assert {f"val_acc_execution_{i}" for i in range(3)} <= set(child.data.metrics)
 
 
-def _stage_boundary(client, child, out):
+def _stage_boundary(client, child, printed):
     trainable = _history(client, child, "trainable_params")
     assert _history(client, child, "stage") == [1, 2] and trainable[1] > trainable[0]
 
 
-def _features_cached(client, child, out):
+def _features_cached(client, child, printed):
     cached = list(Path(os.environ["TUNEBENCH_CACHE"], "features").glob("*.npy"))
     assert {p.name.split("-")[1] for p in cached} >= {"train", "val", "test"}
     assert child.data.metrics["feature_dim"] > 0

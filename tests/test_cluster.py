@@ -17,7 +17,7 @@ def test_smoke_search_places_trials_on_two_nodes(tmp_path, caltech_session_tree)
     cluster.add_node(num_cpus=1)
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "tunebench.cli", "search", "alexnet-caltech", "--smoke", "--address", cluster.address,
+            [sys.executable, "-m", "tunebench", "search", "alexnet-caltech", "--smoke", "--address", cluster.address,
              "--data-dir", str(caltech_session_tree), "--tracking-uri", f"sqlite:///{tmp_path / 'mlruns.db'}",
              "--storage-path", str(tmp_path / "ray"), "--name", "two-nodes", "--max-epochs", "1",
              # a trial this short can end before the other node's worker has started; a reused worker would

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -43,13 +46,18 @@ def mlflow_server(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
          "--artifacts-destination", str(tmp_path / "artifacts"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         _wait_for(f"http://127.0.0.1:{port}/health", process)
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
+    finally:  # the server's uvicorn workers and job consumers too, not only `mlflow server` itself
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+        time.sleep(1)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # whatever outlived the SIGTERM
+        except ProcessLookupError:
+            pass
 
 
 def _png_ok(path: Path) -> None:
@@ -136,7 +144,7 @@ def test_ui_serves_the_store(tmp_path):
     port = free_port()
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     MlflowClient(uri).create_experiment("alexnet-caltech")
-    process = subprocess.Popen([sys.executable, "-m", "tunebench.cli", "ui", "--tracking-uri", uri, "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "tunebench", "ui", "--tracking-uri", uri, "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert f"http://127.0.0.1:{port}" in process.stdout.readline()
@@ -145,5 +153,7 @@ def test_ui_serves_the_store(tmp_path):
                                     timeout=5) as response:
             assert b"alexnet-caltech" in response.read()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        process.terminate()  # as `kill` does; the server's workers go with it
+        process.wait(timeout=60)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # nothing of the server is left listening

@@ -23,15 +23,16 @@ def _reported_epochs(client: MlflowClient) -> int:
     return sum(len(client.get_metric_history(r.info.run_id, "val_acc")) for r in runs)
 
 
-STOPS = [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGHUP, False), (signal.SIGTERM, True)]
+# SIGHUP takes SIGTERM's path (tests/test_signals.py shows both raise what Ctrl-C raises)
+STOPS = [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGTERM, True)]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum,group", STOPS, ids=["sigint", "sigterm", "sighup", "sigterm-to-group"])
+@pytest.mark.parametrize("signum,group", STOPS, ids=["sigint", "sigterm", "sigterm-to-group"])
 def test_a_stop_signal_marks_runs_killed_and_keeps_results(tmp_path, caltech_session_tree, signum, group):
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tunebench.cli", "search", "alexnet-caltech", "--smoke", "--max-epochs", "200",
+        [sys.executable, "-m", "tunebench", "search", "alexnet-caltech", "--smoke", "--max-epochs", "200",
          "--num-samples", "3", "--scheduler", "fifo", "--data-dir", str(caltech_session_tree), "--tracking-uri", uri,
          "--storage-path", str(tmp_path / "ray"), "--name", "interrupted"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-EPOCHS = 5
+EPOCHS = 4
 GRID = ["lr=0.001,0.03,0.1", "step_size=2", "gamma=0.5", "weight_decay=5e-5"]  # three trials, in a fixed order
 SWEPT = ["lr"]
 # (signal, to the whole process group?): every kind of stop appears among the interruptions
@@ -29,7 +29,7 @@ STOPS = [(signal.SIGKILL, True), (signal.SIGTERM, False), (signal.SIGINT, False)
 
 
 def _command(storage: Path, data: Path, uri: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "tunebench.cli", "search", "alexnet-caltech", "--smoke", "--search", "grid",
+    return [sys.executable, "-m", "tunebench", "search", "alexnet-caltech", "--smoke", "--search", "grid",
             "--set", *GRID, "--max-epochs", str(EPOCHS), "--max-concurrent", "1", "--seed", "3",
             "--data-dir", str(data), "--tracking-uri", uri, "--storage-path", str(storage), "--name", "stress", *extra]
 
@@ -85,6 +85,7 @@ def test_repeated_interruptions_then_resume_leave_the_records_of_an_uninterrupte
         if stop[0] != signal.SIGKILL:  # every stop but a kill is Ctrl-C: exit 130 and the resume command
             assert process.returncode == 130, err[-3000:]
             assert "Traceback" not in err and "--resume --name stress" in err.strip().splitlines()[-1], err[-3000:]
+    print("interruptions (signal, to the group, exit code):", interrupted_with)
     assert len(interrupted_with) >= 3, interrupted_with
 
     final = subprocess.run(_command(storage, caltech_session_tree, uri, "--resume"), cwd=tmp_path,

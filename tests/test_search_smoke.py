@@ -28,8 +28,8 @@ def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltec
     data_dir = _data_dir(source, caltech_session_tree)
     code = main(["search", "alexnet-caltech", "--smoke", "--data-dir", str(data_dir), "--tracking-uri", tracking_uri,
                  "--storage-path", str(in_tmp / "ray"), "--name", "smoke", "--data-pipeline", pipeline])
-    out = capsys.readouterr().out
-    assert code == 0
+    out, err = capsys.readouterr()
+    assert code == 0, err[-3000:]
     assert "Trials (best first)" in out and "Report's reference results" in out and "test: loss" in out
 
     client = MlflowClient(tracking_uri)
@@ -72,4 +72,4 @@ def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltec
     if pipeline == "cached":  # the trials decoded the training split once, into the node's cache
         assert list((cache_root() / "images" / "caltech101").glob("train-64px-crop-rgb-*.npy"))
     if source == "fixture":
-        assert "warning: skipped" in out and "image_0100.jpg" in out  # the truncated JPEG is named
+        assert "warning: skipped" in err and "image_0100.jpg" in err  # the truncated JPEG is named, on stderr

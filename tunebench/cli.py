@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -118,7 +119,6 @@ def _number(kind: type, low: float, high: float | None = None, low_open: bool = 
             raise argparse.ArgumentTypeError(f"must be {bound}{f' and <= {high}' if high is not None else ''}, "
                                              f"got {text}")
         return value
-    parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
 
 
@@ -129,8 +129,8 @@ _SEED = _number(int, 0, 2**32 - 1)  # numpy's and Optuna's seeds are unsigned 32
 def _plain_name(text: str) -> str:
     """--name is a folder in --storage-path and the MLflow run's name: one plain name, no path."""
     if not text.strip() or text in (".", "..") or any(c in text for c in "/\\\0") or os.path.isabs(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a plain name: no '/', '\\', '.' or '..' "
-                                         "(it names a folder inside --storage-path)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a plain name (no '/' or '\\', not '.' or '..'): it "
+                                         "names a folder inside --storage-path")
     return text
 
 
@@ -177,8 +177,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    import subprocess
-
     if args.tracking_uri.startswith(("http://", "https://")):
         print(f"{args.tracking_uri} is an MLflow server: open it in a browser")
         return 0
@@ -187,10 +185,28 @@ def cmd_ui(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", args.tracking_uri,
                "--host", args.host, "--port", str(args.port)]
     print(f"MLflow UI on {args.tracking_uri}: http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True)
+    server = subprocess.Popen(command, start_new_session=True)  # its uvicorn workers and job runners: one group
     try:
-        return subprocess.run(command).returncode
-    except KeyboardInterrupt:
+        return server.wait()
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP
         return 0
+    finally:
+        _stop_group(server)
+
+
+def _stop_group(process) -> None:
+    """SIGTERM to a process and everything it started in its group, SIGKILL to what is left after 10 s."""
+    import signal
+
+    for signum, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 0)):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait or None)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -314,12 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def main_entry() -> None:
-    from tunebench.signals import should_supervise, supervise
-
-    argv = sys.argv[1:]
-    sys.exit(supervise(argv) if should_supervise(argv) else main(argv))
-
-
 if __name__ == "__main__":
+    from tunebench.__main__ import main_entry
+
     main_entry()

@@ -162,7 +162,8 @@ def check_benchmark(benchmark: Any, origin: str) -> None:
     def check(part: str, key: str, value: Any) -> None:
         spec = HPARAMS.get(key)
         if spec is None:
-            raise TunebenchError(f"{origin}: {part} {key}: unknown hyperparameter (known: {', '.join(sorted(HPARAMS))})")
+            known = ", ".join(sorted(HPARAMS))
+            raise TunebenchError(f"{origin}: {part} {key}: unknown hyperparameter (known: {known})")
         spec.check(key, value, where=f"{origin}: {part}")
 
     if isinstance(benchmark.max_epochs, bool) or not isinstance(benchmark.max_epochs, int) \

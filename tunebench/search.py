@@ -18,6 +18,7 @@ import pandas as pd
 import tunebench
 from tunebench import TunebenchError
 from tunebench.benchmark import Benchmark
+from tunebench.signals import INTERRUPTED
 from tunebench.tracking import DEFAULT_TRACKING_URI
 
 SEARCHES = ("optuna", "random", "grid", "coordinate")
@@ -314,7 +315,7 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
 
     from tunebench.data import build_dataset
     from tunebench.models import fetch_weights
-    from tunebench.signals import INTERRUPTED, deferred_signals, stop_signals_interrupt
+    from tunebench.signals import deferred_signals, sigint_kept, stop_signals_interrupt
     from tunebench.tracking import Tracker, TrialRuns
     from tunebench.trainable import TRAINABLES
     from tunebench.tune_callbacks import InterruptWatch
@@ -403,7 +404,8 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
         samples = f"{'at most ' if plan.search == 'coordinate' else ''}{plan.num_samples} samples"
         say(f"search {name}: {plan.search} + {plan.scheduler}, {samples} x {plan.max_epochs} epochs; "
             f"MLflow run {parent} in experiment '{benchmark.name}' at {options.tracking_uri}")
-        grid = tuner.fit()
+        with sigint_kept():
+            grid = tuner.fit()
         status = _finish(grid, benchmark, plan, trainable_cls, splits, (cpus, gpus), tracker, parent,
                          experiment_path, options, say)
         return parent
@@ -439,7 +441,6 @@ def _finish(grid, benchmark: Benchmark, plan: SearchPlan, trainable_cls, splits,
             tracker, parent: str, experiment_path: Path, options: SearchOptions, say: Callable[[str], None]) -> str:
     """After Tuner.fit: the results table, the best trial on the test split, the parent run's summary."""
     from tunebench.reports import reference_table, search_summary, trials_table
-    from tunebench.signals import INTERRUPTED
 
     table = trials_table(
         ((Path(r.path).name.removeprefix("trial_"), r.config or {}, r.metrics_dataframe, r.error is not None)

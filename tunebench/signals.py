@@ -58,8 +58,8 @@ def _die_with_parent() -> None:
 
 
 def supervise(argv: list[str]) -> int:
-    """Run `python -m tunebench.cli ARGV` as the driver in its own process group; returns its exit code."""
-    driver = subprocess.Popen([sys.executable, "-m", "tunebench.cli", *argv],
+    """Run `python -m tunebench ARGV` as the driver in its own process group; returns its exit code."""
+    driver = subprocess.Popen([sys.executable, "-m", "tunebench", *argv],
                               env={**os.environ, SUPERVISED_ENV: "1"}, process_group=0,
                               preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
 
@@ -119,3 +119,15 @@ def note_interrupts() -> None:
 
     noted.notes_interrupts = True
     signal.signal(signal.SIGINT, noted)
+
+
+@contextmanager
+def sigint_kept():
+    """Ray Tune leaves its SIGINT handler installed after a fit: a stop during the test evaluation and summary
+    that follow would only set its stale flag. Put back the handler that was there before."""
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        yield
+    finally:
+        if threading.current_thread() is threading.main_thread() and before is not None:
+            signal.signal(signal.SIGINT, before)

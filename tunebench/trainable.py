@@ -145,7 +145,8 @@ class TrialTrainable(tune.Trainable):
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         torch.save({"executions": [s.state_dict() for s in self.states], "latest": self.latest, "best": self.best,
-                    "finished": self.finished, "random": self._random_state()}, os.path.join(checkpoint_dir, STATE_FILE))
+                    "finished": self.finished, "random": self._random_state()},
+                   os.path.join(checkpoint_dir, STATE_FILE))
 
     def _random_state(self) -> dict[str, Any]:
         """Where every random draw of the trial stands (dropout, batch order, augmentation): a trial resumed

@@ -97,11 +97,16 @@ def map_images(function: Callable, items: Sequence, what: str, progress: Callabl
         progress(f"{what}: {len(items)} images")
     step = max(len(items) // 10, 1) if len(items) >= 2000 else 0
     results = []
-    with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
+    pool = ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1)
+    try:
         for done, result in enumerate(pool.map(function, items, chunksize=32), 1):
             results.append(result)
             if progress and step and done % step == 0 and done < len(items):
                 progress(f"{what}: {done}/{len(items)}")
+    except BaseException:  # Ctrl-C, SIGTERM: stop now, not after every queued image
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return results
 
 
