@@ -82,9 +82,13 @@ def test_repeated_interruptions_then_resume_leave_the_records_of_an_uninterrupte
         _interrupt(process, stop)
         _, err = process.communicate(timeout=240)
         interrupted_with.append((signal.Signals(stop[0]).name, stop[1], process.returncode))
-        if stop[0] != signal.SIGKILL:  # every stop but a kill is Ctrl-C: exit 130 and the resume command
+        if stop[0] != signal.SIGKILL:  # every stop but a kill is Ctrl-C: exit 130, the resume command, nothing RUNNING
             assert process.returncode == 130, err[-3000:]
             assert "Traceback" not in err and "--resume --name stress" in err.strip().splitlines()[-1], err[-3000:]
+            experiment = client.get_experiment_by_name("alexnet-caltech")
+            runs = client.search_runs([experiment.experiment_id]) if experiment else []
+            assert all(r.info.status != "RUNNING" for r in runs), [(r.info.run_id, r.info.status) for r in runs]
+            assert all(r.info.status == "KILLED" for r in runs if "mlflow.parentRunId" not in r.data.tags)
     print("interruptions (signal, to the group, exit code):", interrupted_with)
     assert len(interrupted_with) >= 3, interrupted_with
 

@@ -316,9 +316,9 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
     from tunebench.data import build_dataset
     from tunebench.models import fetch_weights
     from tunebench.signals import deferred_signals, sigint_kept, stop_signals_interrupt
-    from tunebench.tracking import Tracker, TrialRuns
+    from tunebench.tracking import Tracker
     from tunebench.trainable import TRAINABLES
-    from tunebench.tune_callbacks import InterruptWatch
+    from tunebench.tune_callbacks import InterruptWatch, TrialRuns
 
     if benchmark.trainer not in TRAINABLES:
         raise TunebenchError(f"{benchmark.name}: unknown trainer '{benchmark.trainer}' (one of {', '.join(TRAINABLES)})")
@@ -392,6 +392,7 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
         if options.resume and tune.Tuner.can_restore(str(experiment_path)):
             say(f"resuming search {name} (MLflow run {parent}); finished trials are kept, unfinished ones continue "
                 f"from their last checkpoint{', errored ones too' if options.retry_errored else ''}")
+            _old_callback_names()
             tuner = tune.Tuner.restore(str(experiment_path),
                                        _with_data_and_resources(trainable_cls, splits, (cpus, gpus)),
                                        resume_unfinished=True, resume_errored=options.retry_errored)
@@ -418,6 +419,15 @@ def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str]
     finally:
         tracker.close_running(experiment_id, parent)
         tracker.end_run(parent, status)
+
+
+def _old_callback_names() -> None:
+    """Searches started before the MLflow callback left the tracking module pickled it as
+    tunebench.tracking.TrialRuns: Tuner.restore finds it there."""
+    import tunebench.tracking
+    from tunebench.tune_callbacks import TrialRuns
+
+    tunebench.tracking.TrialRuns = TrialRuns
 
 
 def _tune_environment() -> None:

@@ -1,10 +1,16 @@
-"""Ray Tune callbacks of a search that are not about MLflow (the MLflow callback is tracking.TrialRuns)."""
+"""The Ray Tune callbacks of a search: TrialRuns records every trial in MLflow (through tracking.Tracker);
+InterruptWatch notes a stop signal."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Mapping
+
 from ray.tune import Callback
 
+from tunebench.reports import BEST_OF, PARENT_TAG, best_so_far, epoch_metrics, trial_outcome
 from tunebench.signals import note_interrupts
+from tunebench.tracking import EPOCH_KEY, TRIAL_TAG, Tracker
 
 
 class InterruptWatch(Callback):
@@ -13,3 +19,91 @@ class InterruptWatch(Callback):
 
     def setup(self, **info) -> None:
         note_interrupts()
+
+
+class TrialRuns(Callback):
+    """Tune callback: a child run per trial nested under the search's parent run, metrics every epoch.
+
+    The runs themselves say which trial they belong to (their trial_id tag), so a resumed search continues the
+    same runs whatever was interrupted when: a run is created once per trial, an epoch is logged once per run
+    (a trial restored from an older checkpoint repeats epochs that are already logged: they are not logged
+    again), and runs of trials that Ray Tune never saved before the driver died are deleted when the search
+    resumes (their trials do not exist any more; MLflow can still restore a deleted run).
+    """
+
+    def __init__(self, tracker: Tracker, experiment_id: str, parent_run_id: str) -> None:
+        self.tracker = tracker
+        self.experiment_id = experiment_id
+        self.parent_run_id = parent_run_id
+        self.runs = {trial_id: run.info.run_id
+                     for trial_id, run in tracker.trial_runs(experiment_id, parent_run_id).items()}
+        self.unchecked = set(self.runs)  # runs of an earlier session: is their trial still in Tune's state?
+        self.best: dict[str, dict[str, float]] = {}  # trial id -> best_val_* so far
+        self.logged: dict[str, set[int]] = {}  # trial id -> epochs its run holds
+
+    def __getstate__(self) -> dict:
+        """Tuner.restore unpickles the callback: keep where things are, not the client or a stale map."""
+        return {"uri": self.tracker.uri, "experiment_id": self.experiment_id, "parent_run_id": self.parent_run_id}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(Tracker(state["uri"]), state["experiment_id"], state["parent_run_id"])
+
+    def on_step_begin(self, iteration: int, trials: list, **info) -> None:
+        if not self.unchecked:
+            return
+        ghosts = self.unchecked - {trial.trial_id for trial in trials}
+        self.unchecked = set()
+        for trial_id in ghosts:
+            self.tracker.client.delete_run(self.runs.pop(trial_id))
+
+    def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
+        run_id = self.runs.get(trial.trial_id)
+        if run_id is None:
+            run_id = self.tracker.start_run(
+                self.experiment_id, str(trial), trial.config,
+                {PARENT_TAG: self.parent_run_id, TRIAL_TAG: trial.trial_id})
+            self.runs[trial.trial_id] = run_id
+            self.logged[trial.trial_id] = set()
+            return
+        # a resumed or retried trial: the same run; what it logged says its epochs and best values so far
+        self.tracker.client.update_run(run_id, status="RUNNING")
+        self.tracker.log_params(run_id, trial.config)  # the same values again: a no-op unless a kill lost them
+        best: dict[str, float] = {}
+        for key in BEST_OF:
+            for metric in self.tracker.client.get_metric_history(run_id, key):
+                best = best_so_far(best, {key: metric.value})
+        self.best[trial.trial_id] = best
+        self.logged[trial.trial_id] = {m.step for m in self.tracker.client.get_metric_history(run_id, EPOCH_KEY)}
+
+    def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
+        run_id = self.runs.get(trial.trial_id)
+        if run_id:
+            step = int(result.get("epoch", result["training_iteration"]))
+            metrics = epoch_metrics(result)
+            logged = self.logged.setdefault(trial.trial_id, set())
+            if step not in logged:
+                self.tracker.log_metrics(run_id, metrics, step=step)
+                logged.add(step)
+            self.best[trial.trial_id] = best_so_far(self.best.get(trial.trial_id, {}), metrics)
+
+    def _end(self, trial, status: str, outcome: str, tags: Mapping[str, Any] | None = None) -> None:
+        """How the trial ended and its best values in one write, then the run's status: the Tune loop waits on
+        these before it hands the actor to the next trial."""
+        run_id = self.runs.get(trial.trial_id)
+        if run_id is None:
+            return
+        last = trial.last_result or {}
+        self.tracker.log_batch(run_id, metrics=self.best.pop(trial.trial_id, {}),  # best_val_acc, best_val_loss, ...
+                               tags={**(tags or {}), "outcome": outcome, "epochs_run": last.get("epoch", 0)})
+        self.tracker.end_run(run_id, status)
+
+    def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
+        self._end(trial, "FINISHED", trial_outcome(trial.last_result, trial.config.get("epochs", 0)))
+
+    def on_trial_error(self, iteration: int, trials: list, trial, **info) -> None:
+        tags = {}
+        if self.runs.get(trial.trial_id) and trial.error_file:
+            lines = Path(trial.error_file).read_text(errors="replace").strip().splitlines() \
+                if Path(trial.error_file).is_file() else []
+            tags = {"error_file": trial.error_file, "error": lines[-1] if lines else "unknown"}
+        self._end(trial, "FAILED", "error", tags)

@@ -1,0 +1,86 @@
+"""The layering of ../shared/DESIGN.md, kept true: imports point down, Ray only at and above the trainable (and in
+the search-space declarations), MLflow only in the tracking room, which imports no Ray."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Higher layers may import lower ones, never the reverse. Modules of one package (data.*, models.*) import each
+# other freely; `tunebench` (the package: TunebenchError), signals and registry are below everything.
+LAYERS = {
+    "tunebench.__main__": 8, "tunebench.cli": 8,
+    "tunebench.search": 7, "tunebench.study_report": 7,
+    "tunebench.coordinate_search": 6, "tunebench.optuna_search": 6, "tunebench.tune_callbacks": 6,
+    "tunebench.hparams": 6, "search_spaces": 6,
+    "tunebench.tracking": 5, "tunebench.benchmark": 5,
+    "tunebench.trainable": 4,
+    "tunebench.train": 3, "tunebench.features": 3, "tunebench.acceleration": 3,
+    "tunebench.models": 2, "tunebench.data": 2,
+    "tunebench.reports": 1, "tunebench.plots": 1,
+    "tunebench": 0, "tunebench.signals": 0, "tunebench.registry": 0,
+}
+RAY_ALLOWED = {"tunebench.__main__", "tunebench.cli", "tunebench.search", "tunebench.coordinate_search",
+               "tunebench.optuna_search", "tunebench.tune_callbacks", "tunebench.hparams", "tunebench.trainable",
+               "search_spaces"}
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _layer(module: str) -> tuple[str, int]:
+    """The layer a module belongs to: its own entry, else its package's."""
+    name = module
+    while name not in LAYERS:
+        name = name.rpartition(".")[0]
+        assert name, f"{module} is in no layer: add it to LAYERS"
+    return name, LAYERS[name]
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module the file imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+SOURCES = sorted([*ROOT.glob("tunebench/**/*.py"), *ROOT.glob("search_spaces/*.py")])
+
+
+def test_every_module_has_a_layer():
+    for path in SOURCES:
+        _layer(_module(path))
+
+
+def test_imports_point_down():
+    upward = []
+    for path in SOURCES:
+        own, rank = _layer(_module(path))
+        for imported in _imports(path):
+            if imported.split(".")[0] not in ("tunebench", "search_spaces"):
+                continue
+            other, other_rank = _layer(imported)
+            if other != own and other_rank > rank:
+                upward.append(f"{_module(path)} imports {imported}")
+    assert not upward, upward
+
+
+def test_ray_only_at_and_above_the_trainable_and_mlflow_only_in_tracking():
+    misplaced = []
+    for path in SOURCES:
+        own, _ = _layer(_module(path))
+        for imported in _imports(path):
+            top = imported.split(".")[0]
+            if top == "ray" and own not in RAY_ALLOWED:
+                misplaced.append(f"{_module(path)} imports {imported}")
+            if top == "mlflow" and own != "tunebench.tracking":
+                misplaced.append(f"{_module(path)} imports {imported}")
+    assert not misplaced, misplaced
