@@ -418,8 +418,9 @@ def test_name_is_a_plain_name(capsys, in_tmp, search_args, name):
     ("space=dict(momentum=tune.uniform(0.5, 1.5))", "space momentum=1.5: out of range, must be <= 1.0"),
     ("space=dict(optimizer=tune.choice(['sgd', 'lion']))", "space optimizer=lion: must be one of sgd, adam, rmsprop"),
     ("smoke=dict(SMOKE, batch_size=0)", "smoke batch_size=0: out of range, must be >= 1"),
+    ("space=dict(step_size=tune.uniform(0.5, 10.5))", "space step_size=0.5: expected an int"),
 ], ids=["default-out-of-range", "default-nan", "default-wrong-type", "default-unknown-key", "max-epochs",
-        "grid-value", "space-bound", "space-choice", "smoke-value"])
+        "grid-value", "space-bound", "space-choice", "smoke-value", "space-float-range-for-an-int"])
 def test_search_space_file_values_are_checked_like_set(capsys, in_tmp, search_args, body, message):
     space = in_tmp / "my_space.py"
     space.write_text(

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import os
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -61,3 +62,35 @@ def test_a_stop_signal_marks_runs_killed_and_keeps_results(tmp_path, caltech_ses
     assert any(r.info.status == "KILLED" for r in runs if "mlflow.parentRunId" in r.data.tags)
     results = pd.read_csv(tmp_path / "ray" / "interrupted" / "results.csv")
     assert results["val_acc"].notna().any()  # what was trained before the interrupt is kept
+
+
+@pytest.mark.slow
+def test_killing_tunebench_kills_the_search_it_runs(tmp_path, caltech_session_tree):
+    """`tunebench search` supervises the driver in a process group of its own: a SIGKILL of tunebench must not
+    leave that driver running the search unattended."""
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tunebench", "search", "alexnet-caltech", "--smoke", "--max-epochs", "200",
+         "--num-samples", "1", "--data-dir", str(caltech_session_tree), "--tracking-uri", uri,
+         "--storage-path", str(tmp_path / "ray"), "--name", "killed"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    deadline = time.time() + 60
+    while time.time() < deadline and not children.read_text().split():
+        time.sleep(0.2)
+    [driver] = [int(pid) for pid in children.read_text().split()]
+    time.sleep(3)
+    process.kill()
+    process.wait(timeout=30)
+    deadline = time.time() + 30
+    while time.time() < deadline and _running(driver):
+        time.sleep(0.2)
+    assert not _running(driver), f"the driver {driver} outlived tunebench"
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

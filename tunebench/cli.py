@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -196,8 +197,6 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 def _stop_group(process) -> None:
     """SIGTERM to a process and everything it started in its group, SIGKILL to what is left after 10 s."""
-    import signal
-
     for signum, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 0)):
         try:
             os.killpg(process.pid, signum)

@@ -68,12 +68,13 @@ class TrialRuns(Callback):
         # a resumed or retried trial: the same run; what it logged says its epochs and best values so far
         self.tracker.client.update_run(run_id, status="RUNNING")
         self.tracker.log_params(run_id, trial.config)  # the same values again: a no-op unless a kill lost them
+        histories = {key: self.tracker.client.get_metric_history(run_id, key) for key in {*BEST_OF, EPOCH_KEY}}
         best: dict[str, float] = {}
         for key in BEST_OF:
-            for metric in self.tracker.client.get_metric_history(run_id, key):
+            for metric in histories[key]:
                 best = best_so_far(best, {key: metric.value})
         self.best[trial.trial_id] = best
-        self.logged[trial.trial_id] = {m.step for m in self.tracker.client.get_metric_history(run_id, EPOCH_KEY)}
+        self.logged[trial.trial_id] = {m.step for m in histories[EPOCH_KEY]}
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
         run_id = self.runs.get(trial.trial_id)
