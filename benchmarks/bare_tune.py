@@ -23,6 +23,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 START = time.time()
@@ -34,7 +35,7 @@ from ray.tune.schedulers import ASHAScheduler  # noqa: E402
 from ray.tune.search.optuna import OptunaSearch  # noqa: E402
 
 from search_spaces.cnn_cifar10 import BENCHMARK  # noqa: E402  (the space and defaults, as data)
-from tunebench.acceleration import settings  # noqa: E402
+from tunebench.settings import AccelSettings  # noqa: E402
 from tunebench.data import build_dataset  # noqa: E402
 from tunebench.trainable import TrialTrainable  # noqa: E402
 
@@ -63,7 +64,7 @@ def main() -> None:
     config = {**BENCHMARK.defaults, "limit_per_class": args.limit_per_class, "batch_size": args.batch_size,
               "model": BENCHMARK.model, "epochs": args.epochs, "seed": args.seed}
     # the device settings tunebench records in every trial's config (CPU here: plain fp32)
-    config.update(data_pipeline="cached", **settings(bool(ray.cluster_resources().get("GPU"))))
+    config.update(data_pipeline="cached", **asdict(AccelSettings().on(bool(ray.cluster_resources().get("GPU")))))
     param_space = {**config, **BENCHMARK.space}
 
     reuse = TrialTrainable.reset_config is not tune.Trainable.reset_config  # tunebench's rule

@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -28,16 +29,17 @@ from benchmarks._common import machine  # noqa: E402
 from tunebench.data import build_dataset  # noqa: E402
 from tunebench.data.batches import make_batches  # noqa: E402
 from tunebench.data.transforms import transform_for  # noqa: E402
+from tunebench.settings import DataSettings  # noqa: E402
 
 CALTECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "caltech101"
 
 
-def imagefolder_loader(config: dict, splits, workers: int) -> torch.utils.data.DataLoader:
+def imagefolder_loader(data: DataSettings, splits, workers: int) -> torch.utils.data.DataLoader:
     """torchvision's ImageFolder over the same training files, with the trial's transform."""
     train_files = {path for path, _ in splits.train}
-    folder = ImageFolder(str(Path(next(iter(train_files))).parents[1]), transform=transform_for(config, train=True),
+    folder = ImageFolder(str(Path(next(iter(train_files))).parents[1]), transform=transform_for(data, train=True),
                          is_valid_file=lambda path: path in train_files, allow_empty=True)
-    return torch.utils.data.DataLoader(folder, batch_size=config["batch_size"], shuffle=True, num_workers=workers,
+    return torch.utils.data.DataLoader(folder, batch_size=data.batch_size, shuffle=True, num_workers=workers,
                                        persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())
 
 
@@ -72,15 +74,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.workers} DataLoader workers, {args.epochs} epochs each")
     headline = []
     for augment in args.augment:
-        config = dict(image_size=args.image_size, resize="crop", color="rgb", weights="none", normalize="auto",
-                      augment=augment, batch_size=args.batch_size, workers=args.workers)
-        baseline = imagefolder_loader(config, splits, args.workers)
-        naive = make_batches({**config, "data_pipeline": "naive"}, splits, "train", train=True, seed=0, device=device)
+        data = DataSettings(image_size=args.image_size, normalize="scratch", augment=augment,
+                            batch_size=args.batch_size, workers=args.workers)
+        baseline = imagefolder_loader(data, splits, args.workers)
+        naive = make_batches(replace(data, data_pipeline="naive"), splits, "train", train=True, seed=0, device=device)
         rates = {"ImageFolder + DataLoader": [epoch_rate(lambda: baseline, device) for _ in range(args.epochs)],
                  "tunebench naive": [epoch_rate(lambda: naive, device) for _ in range(args.epochs)]}
         with tempfile.TemporaryDirectory(prefix="tunebench-cache-") as cache:
             os.environ["TUNEBENCH_CACHE"] = cache  # a cold cache: the first epoch builds it
-            cached = [epoch_rate(lambda: make_batches(config, splits, "train", train=True, seed=0, device=device),
+            cached = [epoch_rate(lambda: make_batches(data, splits, "train", train=True, seed=0, device=device),
                                  device) for _ in range(args.epochs)]
         rates["cached, first epoch (builds the cache)"] = cached[:1]
         rates["cached, later epochs"] = cached[1:]

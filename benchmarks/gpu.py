@@ -28,10 +28,11 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.data import CALTECH, imagefolder_loader  # noqa: E402
 from benchmarks._common import machine  # noqa: E402
-from tunebench.acceleration import Acceleration, settings  # noqa: E402
+from tunebench.acceleration import Acceleration  # noqa: E402
 from tunebench.data import build_dataset  # noqa: E402
 from tunebench.data.batches import make_batches  # noqa: E402
 from tunebench.models import build_model  # noqa: E402
+from tunebench.settings import AccelSettings, DataSettings, OptimSettings  # noqa: E402
 from tunebench.train import Objective, build_optimizer, train_one_epoch  # noqa: E402
 
 
@@ -65,11 +66,11 @@ def timed_rate(step_batches, steps: int, warmup: int, device: torch.device) -> f
     return images / (time.perf_counter() - start)
 
 
-def plain_rate(name: str, splits, config: dict, device, steps: int, warmup: int, workers: int) -> float:
+def plain_rate(name: str, splits, data: DataSettings, device, steps: int, warmup: int, workers: int) -> float:
     model = build_model(name, splits.num_classes, weights="none").to(device)
-    optimizer = build_optimizer(model, lr=0.01)
+    optimizer = build_optimizer(model, OptimSettings(lr=0.01))
     criterion = torch.nn.CrossEntropyLoss()
-    batches = _endless(imagefolder_loader(config, splits, workers))
+    batches = _endless(imagefolder_loader(data, splits, workers))
     model.train()
 
     def step_batches(n: int) -> int:
@@ -86,13 +87,12 @@ def plain_rate(name: str, splits, config: dict, device, steps: int, warmup: int,
     return timed_rate(step_batches, steps, warmup, device)
 
 
-def tunebench_rate(name: str, splits, config: dict, device, steps: int, warmup: int, compile: bool) -> float:
-    run = {**config, **settings(device.type == "cuda", compile=compile)}
-    accel = Acceleration.from_config(run, device)
+def tunebench_rate(name: str, splits, data: DataSettings, device, steps: int, warmup: int, compile: bool) -> float:
+    accel = Acceleration.of(AccelSettings(compile=compile).on(device.type == "cuda"), device)
     model = build_model(name, splits.num_classes, weights="none").to(device)
-    optimizer = build_optimizer(model, lr=0.01)
+    optimizer = build_optimizer(model, OptimSettings(lr=0.01))
     net, objective = accel.prepare(model), Objective()
-    batches = _endless(make_batches(run, splits, "train", train=True, seed=0, device=device))
+    batches = _endless(make_batches(data, splits, "train", train=True, seed=0, device=device))
 
     def step_batches(n: int) -> int:
         return train_one_epoch(net, itertools.islice(batches, n), objective, optimizer, device, accel)["train_images"]
@@ -122,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("TUNEBENCH_CACHE", str(Path(scratch) / "cache"))
         data_dir = args.data_dir or (CALTECH if CALTECH.is_dir() else generated_caltech(Path(scratch) / "caltech"))
         splits = build_dataset("caltech101", data_dir)
-        config = dict(image_size=224, resize="crop", color="rgb", weights="none", normalize="auto",
-                      augment=args.augment, batch_size=args.batch_size)
+        config = DataSettings(image_size=224, normalize="scratch", augment=args.augment, batch_size=args.batch_size)
         print(f"gpu: {machine()}")
         print(f"{data_dir}: {len(splits.train)} training images, 224 px, batch {args.batch_size}, augment "
               f"{args.augment}, {args.warmup} warm-up + {args.steps} timed steps; baseline: fp32 eager, "

@@ -38,9 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import SHARED, fmt_seconds, machine, ratio_line, run_logged, venv_tool  # noqa: E402
+from tunebench.tracking import Tag  # noqa: E402
 
 METRIC = "val_acc"
-PARENT_TAG = "mlflow.parentRunId"
 SEARCHES = {  # label -> extra CLI arguments
     "grid": ["--search", "grid"],
     "ASHA+TPE": ["--search", "optuna", "--scheduler", "asha"],
@@ -170,7 +170,7 @@ def read_search(tracking_uri: str, experiment: str, result: SearchResult, keys: 
         raise RuntimeError(f"no MLflow run named {result.name} in {tracking_uri}")
     parent = parents[0].info.run_id
     mlflow.set_tracking_uri(tracking_uri)
-    runs = mlflow.search_runs([experiment_id], filter_string=f"tags.{PARENT_TAG} = '{parent}'", max_results=5000)
+    runs = mlflow.search_runs([experiment_id], filter_string=f"tags.`{Tag.PARENT}` = '{parent}'", max_results=5000)
     result.trials = len(runs)
     result.failed_trials = int((runs["status"] == "FAILED").sum()) if len(runs) else 0
     configs = runs[[f"params.{k}" for k in keys if f"params.{k}" in runs]]

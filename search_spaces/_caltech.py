@@ -2,6 +2,8 @@
 
 from ray import tune
 
+from tunebench.benchmark import Benchmark
+
 DEFAULTS = dict(
     optimizer="sgd", lr_schedule="step", lr=1e-3, momentum=0.9, weight_decay=5e-5, step_size=20, gamma=0.1, batch_size=256,
     weights="none", freeze="none", augment="none", image_size=224, limit_per_class=None,
@@ -26,3 +28,10 @@ GRID = dict(
 
 # Tiny images, a few images per class, two epochs and two trials: about a minute on 2 CPU cores.
 SMOKE = dict(max_epochs=2, num_samples=2, image_size=64, limit_per_class=4, batch_size=64)
+
+
+def caltech_benchmark(name: str, model: str, batch_size: int, reference: dict, description: str) -> Benchmark:
+    """One of report 003's "Beyond AlexNet" models: the shared search at the batch size the report could fit."""
+    return Benchmark(name=name, seed_report="003", dataset="caltech101", model=model, max_epochs=30,
+                     defaults={**DEFAULTS, "batch_size": batch_size}, space=SPACE, grid=GRID, reference=reference,
+                     smoke={**SMOKE, "batch_size": batch_size}, description=description)

@@ -5,19 +5,7 @@ to fit a 12 GB K80 and ran "almost the default parameters". torchvision's resnet
 freeze=conv trains fc only; freeze=fc trains everything but fc.
 """
 
-from search_spaces._caltech import DEFAULTS, GRID, SMOKE, SPACE
-from tunebench.benchmark import Benchmark
+from search_spaces._caltech import caltech_benchmark
 
-BENCHMARK = Benchmark(
-    name="resnet50-caltech",
-    seed_report="003",
-    dataset="caltech101",
-    model="resnet50",
-    max_epochs=30,
-    defaults={**DEFAULTS, "batch_size": 16},
-    space=SPACE,
-    grid=GRID,
-    reference={"resnet50": 0.91},
-    smoke={**SMOKE, "batch_size": 16},
-    description="ResNet50 on Caltech101, SGD + StepLR (report: batch 16)",
-)
+BENCHMARK = caltech_benchmark("resnet50-caltech", "resnet50", batch_size=16, reference={"resnet50": 0.91},
+                              description="ResNet50 on Caltech101, SGD + StepLR (report: batch 16)")

@@ -5,19 +5,7 @@ torchvision's vgg16, last classifier Linear resized to 101. freeze=conv trains t
 freeze=fc trains the convolutions only.
 """
 
-from search_spaces._caltech import DEFAULTS, GRID, SMOKE, SPACE
-from tunebench.benchmark import Benchmark
+from search_spaces._caltech import caltech_benchmark
 
-BENCHMARK = Benchmark(
-    name="vgg16-caltech",
-    seed_report="003",
-    dataset="caltech101",
-    model="vgg16",
-    max_epochs=30,
-    defaults={**DEFAULTS, "batch_size": 8},
-    space=SPACE,
-    grid=GRID,
-    reference={"vgg16": 0.84},
-    smoke={**SMOKE, "batch_size": 8},
-    description="VGG16 on Caltech101, SGD + StepLR (report: batch 8)",
-)
+BENCHMARK = caltech_benchmark("vgg16-caltech", "vgg16", batch_size=8, reference={"vgg16": 0.84},
+                              description="VGG16 on Caltech101, SGD + StepLR (report: batch 8)")

@@ -162,3 +162,10 @@ def build_dogs_vs_cats(root: Path, per_class: int = 20) -> Path:
     (root / "test1").mkdir()
     picture((128, 128, 128), 1).save(root / DOGS_VS_CATS_ODD["unlabelled"])
     return root
+
+
+# --- any dataset ------------------------------------------------------------------------------------------------
+
+def all_samples(splits) -> list:
+    """Every sample of an ImageSplits: train, then val, then test."""
+    return splits.train + splits.val + splits.test

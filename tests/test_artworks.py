@@ -12,13 +12,9 @@ import pytest
 from tunebench import TunebenchError
 from tunebench.data import build_dataset, load_rgb
 from tunebench.data.artworks import normalise_name
-from tests.fixture_data import ARTWORKS_ODD, DURER_FOLDER, build_artworks_tree, painters
+from tests.fixture_data import ARTWORKS_ODD, DURER_FOLDER, all_samples, build_artworks_tree, painters
 
 PER_PAINTER = 10
-
-
-def _all(splits):
-    return splits.train + splits.val + splits.test
 
 
 @pytest.fixture(scope="module")
@@ -44,22 +40,22 @@ def test_the_50_painters_of_the_csv_are_the_classes(splits):
 def test_durer_is_read_from_the_mojibake_folder_of_the_real_archive(splits):
     assert DURER_FOLDER == "Albrecht_Du╠êrer"
     durer = splits.classes.index("Albrecht Dürer")
-    paths = [p for p, y in _all(splits) if y == durer]
+    paths = [p for p, y in all_samples(splits) if y == durer]
     assert len(paths) == PER_PAINTER and all(f"/{DURER_FOLDER}/" in p for p in paths)
 
 
 def test_every_painter_has_its_images_and_only_its_own(splits):
-    counts = Counter(y for _, y in _all(splits))
+    counts = Counter(y for _, y in all_samples(splits))
     for label, name in enumerate(splits.classes):
         extra = {"Pablo Picasso": 1}.get(name, 0)  # + the grayscale file
         assert counts[label] == PER_PAINTER + extra, name
-    for path, label in _all(splits):
+    for path, label in all_samples(splits):
         folder = Path(path).parent.name
         assert normalise_name(folder) == normalise_name(splits.classes[label])
 
 
 def test_corrupt_file_is_skipped_and_named_stray_and_resized_ignored(tree, splits):
-    paths = {p for p, _ in _all(splits)}
+    paths = {p for p, _ in all_samples(splits)}
     assert splits.skipped == [(str(tree / ARTWORKS_ODD["corrupt"]), splits.skipped[0][1])]
     assert "truncated" in splits.skipped[0][1]
     assert str(tree / ARTWORKS_ODD["corrupt"]) not in paths
@@ -68,12 +64,12 @@ def test_corrupt_file_is_skipped_and_named_stray_and_resized_ignored(tree, split
 
 def test_grayscale_painting_loads_as_rgb(tree, splits):
     grayscale = str(tree / ARTWORKS_ODD["grayscale"])
-    assert grayscale in {p for p, _ in _all(splits)}
+    assert grayscale in {p for p, _ in all_samples(splits)}
     assert load_rgb(grayscale).mode == "RGB" and splits.open(grayscale).mode == "RGB"
 
 
 def test_split_is_80_10_10_stratified_without_overlap(splits):
-    paths = [p for p, _ in _all(splits)]
+    paths = [p for p, _ in all_samples(splits)]
     assert len(paths) == len(set(paths)) == 50 * PER_PAINTER + 1
     for label in range(50):
         sizes = [sum(1 for _, y in part if y == label) for part in (splits.train, splits.val, splits.test)]
@@ -100,7 +96,7 @@ def test_durer_folder_in_plain_unicode_is_matched_too(small_tree, form):
     (images / DURER_FOLDER).rename(images / unicodedata.normalize(form, "Albrecht_Dürer"))
     splits = build_dataset("artworks", small_tree)
     durer = splits.classes.index("Albrecht Dürer")
-    assert sum(1 for _, y in _all(splits) if y == durer) == 2
+    assert sum(1 for _, y in all_samples(splits) if y == durer) == 2
     assert [p for p, _ in splits.skipped] == [str(small_tree / ARTWORKS_ODD["corrupt"])]
 
 
@@ -116,7 +112,7 @@ def test_folder_of_no_painter_is_skipped_and_reported(small_tree):
     shutil.copy(small_tree / "images" / "images" / "Titian" / "Titian_1.jpg", stranger / "Banksy_1.jpg")
     splits = build_dataset("artworks", small_tree)
     assert (str(stranger), "folder matches no painter in artists.csv") in splits.skipped
-    assert not any("Banksy" in p for p, _ in _all(splits))
+    assert not any("Banksy" in p for p, _ in all_samples(splits))
 
 
 def test_painter_without_folder_is_a_one_line_error(small_tree):

@@ -158,13 +158,13 @@ def test_parameter_distributions():
     turned = augment._apply(torch.tensor([[1.0, 0.0], [0.0, 0.0]]).expand(n, 1, 2, 2), [("rot90", {})], g)
     corners = turned[:, 0].flatten(1).argmax(1)  # which corner the bright pixel went to: one per quarter turn
     assert all(0.15 < (corners == k).float().mean() < 0.35 for k in range(4))
-    rotation = augment._rotate(n, 32, 32, g, 30)
+    rotation = augment._rotate((n, 32, 32), g, 30)
     angles = torch.rad2deg(torch.atan2(rotation[:, 1, 0], rotation[:, 0, 0]))
     assert angles.abs().max() <= 30 and angles.abs().max() > 29 and abs(angles.mean()) < 2
-    perspective = augment._perspective(n, 100, 100, g, 0.3)
+    perspective = augment._perspective((n, 100, 100), g, 0.3)
     moved = ~torch.isclose(perspective, torch.eye(3, dtype=F64)).flatten(1).all(1)
     assert 0.35 < moved.float().mean() < 0.65
-    affine = augment._random_affine(n, 100, 100, g, 20, 0.15, (0.7, 1.3), 0.2)
+    affine = augment._random_affine((n, 100, 100), g, 20, 0.15, (0.7, 1.3), 0.2)
     shift, scale = affine[:, :2, 2], torch.linalg.det(affine[:, :2, :2]).sqrt()  # det = scale^2 (rotation, shear)
     assert torch.equal(shift, shift.round()) and shift.abs().max() <= 15 and shift.abs().max() >= 13
     assert 0.7 <= scale.min() < 0.72 and 1.28 < scale.max() <= 1.3

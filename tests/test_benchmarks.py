@@ -7,11 +7,9 @@ import torch
 from ray import tune
 
 from search_spaces import BENCHMARKS
-from tunebench.features import split_extractor
 from tunebench.hparams import HPARAMS
-from tunebench.models import build_model, model_hparams
-from tunebench.models.feature_extractors import build_extractor, feature_dim
-from tunebench.trainable import TRAINABLES, resolve_config
+from tunebench.models import build_extractor, build_model, feature_dim, model_hparams, with_recipe
+from tunebench.trainable import TRAINABLES
 
 NUM_CLASSES = {"caltech101": 101, "artworks": 50, "cifar10": 10, "cifar5": 5, "dogs-vs-cats": 2}
 
@@ -28,7 +26,7 @@ def _config(benchmark, **overrides):
     smoke = {k: v for k, v in benchmark.smoke.items() if k in benchmark.defaults}
     config = {**benchmark.defaults, **smoke, "epochs": 2, "seed": 0, **overrides}
     config.setdefault("model", benchmark.model)
-    return resolve_config(config)
+    return with_recipe(config)
 
 
 def test_nine_benchmarks_are_registered():
@@ -56,9 +54,9 @@ def test_model_builds_for_the_datasets_classes(name):
     if benchmark.trainer == "feature-svm":
         for extractor in _values(benchmark, "extractor"):
             config = _config(benchmark, extractor=extractor)
-            features = build_extractor(*split_extractor(extractor), weights="none")(
+            features = build_extractor(extractor, weights="none")(
                 torch.rand(2, 3, config["image_size"], config["image_size"]))
-            assert features.shape == (2, feature_dim(*split_extractor(extractor), config["image_size"]))
+            assert features.shape == (2, feature_dim(extractor, config["image_size"]))
         return
     models = _values(benchmark, "model") if "model" in benchmark.defaults else [benchmark.model]
     backbones = _values(benchmark, "backbone") if "backbone" in benchmark.defaults else [None]

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import shutil
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from tests.conftest import SHARED_CALTECH, build_caltech_tree
 from tunebench import TunebenchError
 from tunebench.data import build_dataset
 from tunebench.data.batches import CachedBatches, make_batches
+from tunebench.settings import DataSettings
 from tunebench.data.cache import cache_path, open_split
 from tunebench.data.images import ImageSplits, map_images
 
@@ -38,13 +40,12 @@ def _all(batches) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat(images), torch.cat(labels)
 
 
-@pytest.mark.parametrize("resize, color, weights, size", [
-    ("crop", "rgb", "none", 64), ("crop", "grayscale", "none", 48), ("square", "rgb", "imagenet", 40)])
-def test_cached_batches_are_exactly_the_dataloader_tensors(caltech, resize, color, weights, size):
-    config = dict(image_size=size, resize=resize, color=color, weights=weights, normalize="auto", augment="none",
-                  batch_size=7)
-    cached = _all(make_batches(config, caltech, "val", train=False, seed=0, device=CPU))
-    naive = _all(make_batches({**config, "data_pipeline": "naive"}, caltech, "val", train=False, seed=0, device=CPU))
+@pytest.mark.parametrize("resize, color, normalize, size", [
+    ("crop", "rgb", "scratch", 64), ("crop", "grayscale", "scratch", 48), ("square", "rgb", "imagenet", 40)])
+def test_cached_batches_are_exactly_the_dataloader_tensors(caltech, resize, color, normalize, size):
+    data = DataSettings(image_size=size, resize=resize, color=color, normalize=normalize, batch_size=7)
+    cached = _all(make_batches(data, caltech, "val", train=False, seed=0, device=CPU))
+    naive = _all(make_batches(replace(data, data_pipeline="naive"), caltech, "val", train=False, seed=0, device=CPU))
     assert cached[0].shape == (len(caltech.val), 1 if color == "grayscale" else 3, size, size)
     assert torch.equal(cached[0], naive[0]) and torch.equal(cached[1], naive[1])
 
@@ -54,9 +55,9 @@ def test_in_memory_dataset_pixels_are_cached_too(tmp_path):
 
     build_cifar_batches(tmp_path)
     splits = build_dataset("cifar10", tmp_path)
-    config = dict(image_size=32, resize="square", normalize="cifar10", augment="none", batch_size=16)
-    cached = _all(make_batches(config, splits, "train", train=False, seed=0, device=CPU))
-    naive = _all(make_batches({**config, "data_pipeline": "naive"}, splits, "train", train=False, seed=0, device=CPU))
+    data = DataSettings(image_size=32, resize="square", normalize="cifar10", batch_size=16)
+    cached = _all(make_batches(data, splits, "train", train=False, seed=0, device=CPU))
+    naive = _all(make_batches(replace(data, data_pipeline="naive"), splits, "train", train=False, seed=0, device=CPU))
     assert torch.equal(cached[0], naive[0]) and torch.equal(cached[1], naive[1])
 
 
@@ -150,8 +151,8 @@ def _labelled_splits(count: int, size: int = 16) -> ImageSplits:
 @pytest.mark.parametrize("augment", ["none", "rot90", "flip_rotate_perspective", "cifar", "keras"])
 def test_shuffled_augmented_batches_keep_every_image_with_its_label(augment):
     splits = _labelled_splits(50)
-    batches = make_batches(dict(image_size=16, resize="square", normalize="unit", augment=augment, batch_size=8),
-                           splits, "train", train=True, seed=3, device=CPU)
+    data = DataSettings(image_size=16, resize="square", normalize="unit", augment=augment, batch_size=8)
+    batches = make_batches(data, splits, "train", train=True, seed=3, device=CPU)
     assert isinstance(batches, CachedBatches) and len(batches) == 7
     epochs = []
     for _ in range(2):
@@ -171,8 +172,9 @@ def test_shuffled_augmented_batches_keep_every_image_with_its_label(augment):
 
 def test_batches_are_reproducible_from_the_seed():
     splits = _labelled_splits(40)
-    config = dict(image_size=16, resize="square", normalize="unit", augment="flip_rotate_perspective", batch_size=8)
-    runs = [_all(make_batches(config, splits, "train", train=True, seed=seed, device=CPU)) for seed in (1, 1, 2)]
+    data = DataSettings(image_size=16, resize="square", normalize="unit", augment="flip_rotate_perspective",
+                        batch_size=8)
+    runs = [_all(make_batches(data, splits, "train", train=True, seed=seed, device=CPU)) for seed in (1, 1, 2)]
     assert torch.equal(runs[0][0], runs[1][0]) and torch.equal(runs[0][1], runs[1][1])
     assert not torch.equal(runs[0][1], runs[2][1])
 

@@ -9,23 +9,20 @@ import pytest
 from tunebench import TunebenchError
 from tunebench.data import build_dataset, load_rgb
 from tests.conftest import CLASS_COLOURS, IMAGES_PER_CLASS, SHARED_CALTECH, build_caltech_tree
-
-
-def _all(splits):
-    return splits.train + splits.val + splits.test
+from tests.fixture_data import all_samples
 
 
 def test_classes_come_from_folders_without_background_or_hidden(caltech_tree):
     splits = build_dataset("caltech101", caltech_tree)
     assert splits.classes == sorted(CLASS_COLOURS)  # BACKGROUND_Google and .ipynb_checkpoints are not classes
-    assert "BACKGROUND_Google" not in {p.split("/")[-2] for p, _ in _all(splits)}
+    assert "BACKGROUND_Google" not in {p.split("/")[-2] for p, _ in all_samples(splits)}
 
 
 def test_odd_files_are_converted_or_skipped_and_named(tmp_path, capsys):
     odd = build_caltech_tree(tmp_path / "c")
     messages = []
     splits = build_dataset("caltech101", tmp_path / "c", progress=messages.append)
-    paths = {p for p, _ in _all(splits)}
+    paths = {p for p, _ in all_samples(splits)}
     assert str(odd["grayscale"]) in paths and str(odd["png_as_jpg"]) in paths
     assert load_rgb(str(odd["grayscale"])).mode == "RGB"
     assert load_rgb(str(odd["png_as_jpg"])).mode == "RGB"
@@ -39,7 +36,7 @@ def test_stratified_split_is_two_to_one_then_half_and_deterministic(caltech_tree
     first = build_dataset("caltech101", caltech_tree)
     second = build_dataset("caltech101", caltech_tree)
     assert (first.train, first.val, first.test) == (second.train, second.val, second.test)
-    all_paths = [p for p, _ in _all(first)]
+    all_paths = [p for p, _ in all_samples(first)]
     assert len(all_paths) == len(set(all_paths)) == 3 * (IMAGES_PER_CLASS + 1) - 1  # + odd files - truncated
     for label in range(3):
         test = sum(1 for _, y in first.test if y == label)
@@ -100,7 +97,7 @@ def test_download_offline_is_one_line_error(tmp_path, monkeypatch):
 def test_real_caltech101_with_the_reports_split():
     splits = build_dataset("caltech101", SHARED_CALTECH)
     assert splits.num_classes == 101
-    assert len(_all(splits)) + len(splits.skipped) == 8677
+    assert len(all_samples(splits)) + len(splits.skipped) == 8677
     listed_test = [l for l in (SHARED_CALTECH / "test.txt").read_text().split() if not l.startswith("BACKGROUND")]
     assert len(splits.test) + sum("test.txt" in r for _, r in splits.skipped) == len(listed_test)
     assert "train.txt" in splits.split_source

@@ -10,14 +10,10 @@ import pytest
 
 from tunebench import TunebenchError
 from tunebench.data import build_dataset
-from tests.fixture_data import CIFAR_CLASSES, SHARED_CIFAR, build_cifar_batches, read_cifar_batch
+from tests.fixture_data import CIFAR_CLASSES, SHARED_CIFAR, all_samples, build_cifar_batches, read_cifar_batch
 
 PER_BATCH, TEST = 60, 60
 CIFAR5 = ["dog", "frog", "horse", "ship", "truck"]
-
-
-def _all(splits):
-    return splits.train + splits.val + splits.test
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +47,14 @@ def test_pixels_and_labels_match_the_pickles(folder, splits):
     assert splits.open(0).mode == "RGB" and splits.open(0).size == (32, 32)
     for row in (0, 1, 5 * PER_BATCH - 1, 5 * PER_BATCH, len(data) - 1):
         assert np.array_equal(splits.pixels[row], data[row].reshape(3, 32, 32).transpose(1, 2, 0))
-    assert {row: y for row, y in _all(splits)} == dict(enumerate(labels.tolist()))
+    assert {row: y for row, y in all_samples(splits)} == dict(enumerate(labels.tolist()))
 
 
 def test_test_batch_is_test_and_val_is_a_stratified_tenth_of_train(splits):
     train_rows = 5 * PER_BATCH
     assert all(row >= train_rows for row, _ in splits.test)
     assert all(row < train_rows for row, _ in splits.train + splits.val)
-    rows = [row for row, _ in _all(splits)]
+    rows = [row for row, _ in all_samples(splits)]
     assert len(rows) == len(set(rows))
     val, pool = Counter(y for _, y in splits.val), Counter(y for _, y in splits.train + splits.val)
     assert set(val) == set(range(10)) and all(val[y] == round(pool[y] * 0.1) for y in pool)
@@ -75,9 +71,9 @@ def test_cifar5_is_relabelled_in_the_reports_order(folder):
     five = build_dataset("cifar5", folder.parent)
     assert five.classes == CIFAR5
     kept = np.flatnonzero(np.isin(labels, [CIFAR_CLASSES.index(c) for c in CIFAR5]))
-    assert len(_all(five)) == len(five.pixels) == len(kept)
-    assert Counter(y for _, y in _all(five)) == Counter(CIFAR5.index(CIFAR_CLASSES[y]) for y in labels[kept])
-    for row, label in _all(five)[:20]:
+    assert len(all_samples(five)) == len(five.pixels) == len(kept)
+    assert Counter(y for _, y in all_samples(five)) == Counter(CIFAR5.index(CIFAR_CLASSES[y]) for y in labels[kept])
+    for row, label in all_samples(five)[:20]:
         original = kept[row]
         assert CIFAR_CLASSES[labels[original]] == CIFAR5[label]
         assert np.array_equal(five.pixels[row], data[original].reshape(3, 32, 32).transpose(1, 2, 0))
@@ -89,7 +85,7 @@ def test_limit_per_class_keeps_only_the_pixels_in_use(folder):
     limited = build_dataset("cifar10", folder, limit_per_class=2)
     for part in (limited.train, limited.val, limited.test):
         assert Counter(y for _, y in part) == {y: 2 for y in range(10)}
-    assert len(limited.pixels) == 60 and sorted(row for row, _ in _all(limited)) == list(range(60))
+    assert len(limited.pixels) == 60 and sorted(row for row, _ in all_samples(limited)) == list(range(60))
     full = build_dataset("cifar10", folder)
     first_full = min(row for row, y in full.train if y == 3)
     first_limited = min(row for row, y in limited.train if y == 3)
@@ -99,7 +95,7 @@ def test_limit_per_class_keeps_only_the_pixels_in_use(folder):
 def test_batches_without_filenames_load(tmp_path):
     folder = build_cifar_batches(tmp_path, per_batch=20, test=20, filenames=False)
     assert b"filenames" not in read_cifar_batch(folder / "data_batch_1")
-    assert len(_all(build_dataset("cifar10", tmp_path))) == 120
+    assert len(all_samples(build_dataset("cifar10", tmp_path))) == 120
 
 
 def test_truncated_pickle_is_a_one_line_error_naming_the_file(tmp_path):
@@ -153,6 +149,6 @@ def test_real_cifar10(real):
 def test_real_cifar5(real):
     five = build_dataset("cifar5", SHARED_CIFAR.parent)
     assert five.classes == CIFAR5
-    expected = Counter(CIFAR5.index(real.classes[y]) for _, y in _all(real) if real.classes[y] in CIFAR5)
-    assert Counter(y for _, y in _all(five)) == expected
+    expected = Counter(CIFAR5.index(real.classes[y]) for _, y in all_samples(real) if real.classes[y] in CIFAR5)
+    assert Counter(y for _, y in all_samples(five)) == expected
     assert len(five.test) == sum(1 for _, y in real.test if real.classes[y] in CIFAR5)

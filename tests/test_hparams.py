@@ -29,3 +29,19 @@ def test_values_are_parsed_to_their_types():
 def test_bad_values_are_refused(pair, message):
     with pytest.raises(TunebenchError, match=message):
         parse_overrides([pair], DEFAULTS)
+
+
+def test_every_setting_a_user_may_give_is_in_the_table_with_the_settings_default():
+    from dataclasses import MISSING, fields
+
+    from tunebench.hparams import HPARAMS, SETTINGS
+
+    internal = {"options", "feature_cache", "data_pipeline", "epochs", "seed"}  # the search sets these (--max-epochs, --seed, ...)
+    for cls in SETTINGS:
+        for field in fields(cls):
+            if field.name in internal:
+                continue
+            assert field.name in HPARAMS, f"{cls.__name__}.{field.name} cannot be given with --set"
+            if field.default is not MISSING:
+                assert HPARAMS[field.name].default == field.default, field.name
+                assert HPARAMS[field.name].problem(field.default) is None, f"{field.name}'s default is refused"

@@ -8,22 +8,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Higher layers may import lower ones, never the reverse. Modules of one package (data.*, models.*) import each
-# other freely; `tunebench` (the package: TunebenchError), signals and registry are below everything.
+# Higher layers may import lower ones, never the reverse. Modules of one package (search.*, data.*, models.*)
+# import each other freely. The bottom layer holds what everything may use: `tunebench` (TunebenchError), signals,
+# the registry, the typed settings, the trial vocabulary and the tracking room (MLflow, imported where it is used).
 LAYERS = {
-    "tunebench.__main__": 8, "tunebench.cli": 8,
+    "tunebench.__main__": 8, "tunebench.cli": 8, "tunebench.ui": 8,
     "tunebench.search": 7, "tunebench.study_report": 7,
-    "tunebench.coordinate_search": 6, "tunebench.optuna_search": 6, "tunebench.tune_callbacks": 6,
     "tunebench.hparams": 6, "search_spaces": 6,
-    "tunebench.tracking": 5, "tunebench.benchmark": 5,
+    "tunebench.benchmark": 5,
     "tunebench.trainable": 4,
     "tunebench.train": 3, "tunebench.features": 3, "tunebench.acceleration": 3,
     "tunebench.models": 2, "tunebench.data": 2,
     "tunebench.reports": 1, "tunebench.plots": 1,
-    "tunebench": 0, "tunebench.signals": 0, "tunebench.registry": 0,
+    "tunebench": 0, "tunebench.signals": 0, "tunebench.registry": 0, "tunebench.settings": 0,
+    "tunebench.trials": 0, "tunebench.tracking": 0,
 }
-RAY_ALLOWED = {"tunebench.__main__", "tunebench.cli", "tunebench.search", "tunebench.coordinate_search",
-               "tunebench.optuna_search", "tunebench.tune_callbacks", "tunebench.hparams", "tunebench.trainable",
+RAY_ALLOWED = {"tunebench.__main__", "tunebench.cli", "tunebench.search", "tunebench.hparams", "tunebench.trainable",
                "search_spaces"}
 
 
@@ -84,3 +84,15 @@ def test_ray_only_at_and_above_the_trainable_and_mlflow_only_in_tracking():
             if top == "mlflow" and own != "tunebench.tracking":
                 misplaced.append(f"{_module(path)} imports {imported}")
     assert not misplaced, misplaced
+
+
+def test_the_command_line_starts_without_ray_torch_or_mlflow():
+    """`tunebench list`, `show` and `--help` read the search package's tables and the typed settings: importing
+    the CLI imports none of the heavy libraries (they load when a command needs them)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tunebench.cli; heavy = [m for m in ('ray', 'torch', 'mlflow') if m in sys.modules]; "
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == ""

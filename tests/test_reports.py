@@ -1,10 +1,14 @@
-"""The results table: best epoch per trial, how each trial ended, best first."""
+"""tunebench.reports: the results table of a search (best epoch per trial, how each trial ended, best first), and
+the data behind `tunebench compare` and `report` on frames shaped like mlflow.search_runs'."""
 
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from tunebench.reports import reference_table, search_summary, trials_table
+from tunebench.reports import (best_so_far_frame, compare_table, confusion_frame, curves_frame,
+                               fill_best_from_histories, importances, one_factor_table, parse_param, trials_frame)
 
 
 def _history(accs, early_stop_last=False):
@@ -36,9 +40,85 @@ def test_reference_table_difference():
     assert table["this search - report"].round(2).tolist() == [0.09, -0.31]
 
 
-def test_outcome_follows_the_epochs_the_trial_planned():
-    from tunebench.reports import trial_outcome
+T0 = pd.Timestamp("2026-11-22 10:00", tz="UTC")
 
-    # a two-stage transfer trial plans 3 + 3 epochs under a 13-epoch cap; ASHA's last result says done too
-    assert trial_outcome({"epoch": 6, "planned_epochs": 6, "done": True}, max_epochs=13) == "completed"
-    assert trial_outcome({"epoch": 1, "planned_epochs": 6, "done": True}, max_epochs=13) == "stopped by scheduler"
+
+def _trial_runs(parent="p1"):
+    rows = []
+    for i, (lr, step, acc, loss, epochs) in enumerate([(0.001, 5, 0.30, 2.0, 3), (0.01, 5, 0.55, 1.5, 3),
+                                                       (0.01, 10, 0.60, 1.2, 3), (0.1, 10, 0.20, 3.0, 1)]):
+        rows.append({"run_id": f"r{i}", "status": "FINISHED", "start_time": T0 + pd.Timedelta(minutes=i),
+                     "end_time": T0 + pd.Timedelta(minutes=i + 2), "params.lr": str(lr), "params.step_size": str(step),
+                     "metrics.best_val_acc": acc, "metrics.best_val_loss": loss, "tags.epochs_run": str(epochs),
+                     "tags.outcome": "completed" if epochs == 3 else "stopped by scheduler", "tags.trial_id": f"t{i}",
+                     "tags.mlflow.parentRunId": parent, "tags.benchmark": None})
+    return pd.DataFrame(rows)
+
+
+def _search_run(run_id="p1", benchmark="alexnet-caltech", test_acc=0.5):
+    return {"run_id": run_id, "status": "FINISHED", "start_time": T0, "end_time": T0 + pd.Timedelta(minutes=10),
+            "tags.benchmark": benchmark, "tags.mlflow.runName": f"search-{run_id}", "tags.search": "optuna",
+            "tags.scheduler": "asha", "params.model": "alexnet", "tags.best.lr": "0.01", "tags.best.step_size": "10",
+            "metrics.test_acc": test_acc, "tags.mlflow.parentRunId": None}
+
+
+def test_params_come_back_typed():
+    assert [parse_param(v) for v in ("0.01", "5", "1e-05", "None", "True", "adam")] == [0.01, 5, 1e-05, None, True,
+                                                                                           "adam"]
+
+
+def test_compare_rows_take_the_maxima_of_their_trial_runs_and_the_reports_best():
+    searches = pd.DataFrame([_search_run("p1"), _search_run("p2", "vgg16-caltech", 0.9)])
+    trials = pd.concat([_trial_runs("p1"), _trial_runs("p2").assign(run_id=lambda d: d.run_id + "b")])
+    info = {"alexnet-caltech": {"dataset": "caltech101", "metric": "val_acc",
+                                "reference": {"scratch": 0.09, "pretrained": 0.81, "best (validation)": 0.95}},
+            "vgg16-caltech": {"dataset": "caltech101", "metric": "val_acc", "reference": {"vgg16": 0.84}}}
+    table = compare_table(searches, trials, info).set_index("benchmark")
+    row = table.loc["alexnet-caltech"]
+    assert row["trials"] == 4 and row["stopped_early"] == 1 and row["epochs"] == 10
+    assert row["best_metric"] == row["best_val_acc"] == 0.60
+    assert row["best_hyperparameters"] == "lr=0.01, step_size=10"
+    assert row["report"] == "pretrained" and row["test_acc - report"] == pytest.approx(0.5 - 0.81)
+    assert row["trial_hours"] == pytest.approx(4 * 2 / 60) and row["wall_minutes"] == pytest.approx(10)
+    assert table.loc["vgg16-caltech", "test_acc - report"] == pytest.approx(0.9 - 0.84)
+
+
+def test_one_factor_table_holds_each_values_best_trial():
+    trials = trials_frame(_trial_runs(), ["lr", "step_size"])
+    table = one_factor_table(trials, "lr", "val_acc", "max")
+    assert table["lr"].tolist() == [0.001, 0.01, 0.1]
+    assert table["val_acc"].tolist() == [0.30, 0.60, 0.20] and table["val_loss"].tolist() == [2.0, 1.2, 3.0]
+    assert table["trials"].tolist() == [1, 2, 1]
+
+
+def test_importance_sums_to_one_and_favours_what_moved_the_metric():
+    runs = _trial_runs()
+    more = runs.assign(run_id=runs.run_id + "x", **{"params.step_size": runs["params.step_size"][::-1].values})
+    trials = trials_frame(pd.concat([runs, more]), ["lr", "step_size"])
+    weights = importances(trials, ["lr", "step_size"], "val_acc", "max")
+    assert set(weights.index) == {"lr", "step_size"} and weights.sum() == pytest.approx(1.0)
+    assert weights["lr"] > weights["step_size"]  # accuracy follows lr; step_size was shuffled
+    assert importances(trials.head(1), ["lr"], "val_acc", "max").empty
+
+
+def test_curves_best_so_far_and_filling_from_histories():
+    trials = trials_frame(_trial_runs(), ["lr"])
+    histories = pd.DataFrame([(f"r{i}", key, epoch, value, 0) for i in range(4) for epoch in (1, 2)
+                              for key, value in (("val_acc", 0.1 * epoch + i / 10), ("val_loss", 3 - epoch))],
+                             columns=["run_id", "key", "step", "value", "timestamp"])
+    curves = curves_frame(histories, trials, "val_acc", "max")
+    assert curves[curves["rank"] == 1]["trial"].unique().tolist() == ["t2"]
+    assert len(curves) == 8 and {"val_acc", "val_loss", "epoch"} <= set(curves)
+
+    progress = best_so_far_frame(trials, "val_acc", "max")
+    assert progress["best"].tolist() == [0.30, 0.55, 0.60, 0.60]
+    assert progress["cumulative_epochs"].tolist() == [3, 6, 9, 10]
+
+    unlogged = trials.assign(best_val_acc=None)
+    assert fill_best_from_histories(unlogged, histories)["best_val_acc"].tolist() == pytest.approx([0.2, 0.3, 0.4, 0.5])
+
+
+def test_confusion_matrix():
+    matrix = confusion_frame(pd.DataFrame({"true": ["a", "a", "b", "c"], "predicted": ["a", "b", "b", "a"]}),
+                             ["a", "b", "c"])
+    assert matrix.loc["a"].tolist() == [1, 1, 0] and matrix.loc["c"].tolist() == [1, 0, 0] and matrix.values.sum() == 4

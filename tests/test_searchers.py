@@ -11,8 +11,8 @@ import pytest
 from ray import tune
 
 from search_spaces import BENCHMARKS
-from tunebench.coordinate_search import CoordinateSearch
-from tunebench.search import SearchOptions, make_searcher, plan_search
+from tunebench.search import SearchOptions, plan_search
+from tunebench.search.coordinate import CoordinateSearch
 
 ALEXNET = BENCHMARKS["alexnet-caltech"]
 KEYS = ("lr", "step_size", "weight_decay", "gamma")
@@ -24,13 +24,17 @@ def _score(config) -> float:
             - abs(config["weight_decay"] - 5e-6) * 1000 - abs(config["gamma"] - 0.3))
 
 
+def _searcher(plan, max_concurrent=None):
+    return plan.method.searcher(plan, SearchOptions(data_dir=Path("."), seed=0, max_concurrent=max_concurrent))
+
+
 def _run(plan, tmp_path: Path):
     def objective(config):
         tune.report({"val_acc": _score(config)})
 
     tuner = tune.Tuner(objective, param_space=plan.param_space(),
                        tune_config=tune.TuneConfig(metric="val_acc", mode="max", num_samples=plan.num_samples,
-                                                   search_alg=make_searcher(plan, 0), reuse_actors=True),
+                                                   search_alg=_searcher(plan), reuse_actors=True),
                        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0))
     return [tuple(r.config[k] for k in KEYS) for r in tuner.fit()]
 
@@ -129,7 +133,7 @@ def test_max_concurrent_holds_for_the_grid(ray_local, tmp_path):
 
     tuner = tune.Tuner(objective, param_space=plan.param_space(),
                        tune_config=tune.TuneConfig(metric="val_acc", mode="max",
-                                                   search_alg=make_searcher(plan, 0, max_concurrent=1)),
+                                                   search_alg=_searcher(plan, max_concurrent=1)),
                        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0))
     spans = sorted((r.metrics["start"], r.metrics["end"]) for r in tuner.fit())
     assert len(spans) == 4
@@ -146,7 +150,7 @@ def test_optuna_does_not_train_a_configuration_twice(ray_local, tmp_path):
 
     tuner = tune.Tuner(objective, param_space=plan.param_space(),
                        tune_config=tune.TuneConfig(metric="val_acc", mode="max", num_samples=6,
-                                                   search_alg=make_searcher(plan, 0), max_concurrent_trials=1),
+                                                   search_alg=_searcher(plan), max_concurrent_trials=1),
                        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0))
     configs = [tuple(r.config[k] for k in KEYS) for r in tuner.fit()]
     assert len(set(configs)) == 6  # all six configurations, none twice (random draws: 6!/6^6 = 1.5% chance)

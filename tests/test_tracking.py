@@ -1,5 +1,5 @@
 """The MLflow room: a new SQLite store opened by several searches at once (the trial runs it keeps for a search:
-tests/test_tune_callbacks.py)."""
+tests/test_search_callbacks.py)."""
 
 from __future__ import annotations
 

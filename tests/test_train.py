@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from tunebench.models import build_model
-from tunebench.train import EarlyStopping, TrainingState, build_lr_scheduler, build_optimizer, fit
+from tunebench.settings import FitSettings, OptimSettings
+from tunebench.train import EarlyStopping, TrainingState, fit
+
+CPU = torch.device("cpu")
 
 
 def _data(n=96, seed=0):
@@ -21,14 +23,15 @@ def _data(n=96, seed=0):
 def _state(lr=0.05, patience=None, step_size=2, gamma=0.5):
     torch.manual_seed(0)
     model = build_model("tiny-cnn", 3)
-    optimizer = build_optimizer(model, lr=lr, momentum=0.9, weight_decay=0.0)
-    return TrainingState(model, optimizer, build_lr_scheduler(optimizer, step_size=step_size, gamma=gamma),
-                         EarlyStopping(patience) if patience else None)
+    state = TrainingState.create(model, OptimSettings(lr=lr, momentum=0.9, weight_decay=0.0, step_size=step_size,
+                                                      gamma=gamma), FitSettings(patience=patience))
+    assert state.early_stopping == (EarlyStopping(patience) if patience else None)
+    return state
 
 
 def test_fit_learns_and_reports_every_epoch():
     state = _state()
-    history = list(fit(state, _data(), _data(seed=1), epochs=6, device=torch.device("cpu")))
+    history = list(fit(state, _data(), _data(seed=1), FitSettings(epochs=6), device=CPU))
     assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5, 6]
     assert history[-1]["val_acc"] > 0.9 and history[-1]["train_loss"] < history[0]["train_loss"]
     assert [h["lr"] for h in history[:4]] == [0.05, 0.05, 0.025, 0.025]  # StepLR(2, 0.5)
@@ -37,40 +40,24 @@ def test_fit_learns_and_reports_every_epoch():
 
 def test_early_stopping_ends_the_fit():
     state = _state(lr=0.0, patience=2)  # lr 0: val_loss never improves after the first epoch
-    history = list(fit(state, _data(), _data(seed=1), epochs=20, device=torch.device("cpu")))
+    history = list(fit(state, _data(), _data(seed=1), FitSettings(epochs=20), device=CPU))
     assert len(history) == 3 and history[-1]["early_stop"] == 1
 
 
 def test_resume_from_state_continues_exactly():
-    cpu = torch.device("cpu")
+    cpu = CPU
     straight = _state(patience=5)
-    list(fit(straight, _data(), _data(seed=1), epochs=4, device=cpu))
+    list(fit(straight, _data(), _data(seed=1), FitSettings(epochs=4), device=cpu))
 
     first = _state(patience=5)
-    list(fit(first, _data(), _data(seed=1), epochs=2, device=cpu))
+    list(fit(first, _data(), _data(seed=1), FitSettings(epochs=2), device=cpu))
     saved = first.state_dict()
     resumed = _state(patience=5)
     resumed.load_state_dict(saved)
-    epochs = [h["epoch"] for h in fit(resumed, _data(), _data(seed=1), epochs=4, device=cpu)]
+    epochs = [h["epoch"] for h in fit(resumed, _data(), _data(seed=1), FitSettings(epochs=4), device=cpu)]
 
     assert epochs == [3, 4]
     assert resumed.scheduler.last_epoch == straight.scheduler.last_epoch
     assert resumed.early_stopping == straight.early_stopping
     for a, b in zip(resumed.model.state_dict().values(), straight.model.state_dict().values()):
         torch.testing.assert_close(a, b)
-
-
-def test_cuda_settings_are_recorded_as_asked_and_cpu_runs_plain_fp32():
-    from tunebench.acceleration import Acceleration, settings
-
-    cuda = settings(True, precision="bf16", channels_last=True, compile=True)
-    assert cuda == {"device": "cuda", "precision": "bf16", "channels_last": True, "cudnn_benchmark": True,
-                    "pin_memory": True, "compile": True}
-    assert settings(False, precision="bf16") == {"device": "cpu", "precision": "fp32", "channels_last": False,
-                                                 "cudnn_benchmark": False, "pin_memory": False, "compile": False}
-    assert settings(True, precision="fp32", channels_last=False)["precision"] == "fp32"
-    # a CUDA config read on a CPU worker: the CUDA-only settings are off, compile stays as asked
-    assert Acceleration.from_config(cuda, torch.device("cpu")) == Acceleration(amp=False, channels_last=False,
-                                                                              compile=True)
-    with pytest.raises(ValueError, match="precision"):
-        settings(True, precision="fp16")

@@ -70,11 +70,13 @@ def test_a_reused_actor_runs_the_next_trial_from_scratch(ray_local, caltech_tree
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("pipeline, compile", [("cached", False), ("naive", False), ("cached", True)])
 def test_trial_trains_on_the_gpu(ray_local, caltech_tree, pipeline, compile):
-    from tunebench.acceleration import settings
+    from dataclasses import asdict
+
+    from tunebench.settings import AccelSettings
 
     splits = build_dataset("caltech101", caltech_tree)
     config = _config(model="resnet50", image_size=64, augment="flip_rotate_perspective_jitter",
-                     data_pipeline=pipeline, **settings(True, compile=compile))
+                     data_pipeline=pipeline, **asdict(AccelSettings(compile=compile).on(cuda=True)))
     trainable = tune.with_parameters(TrialTrainable, splits=splits)(config)
     results = [trainable.train() for _ in range(2)]
     weight = trainable.states[0].model.conv1.weight
@@ -164,3 +166,18 @@ def test_a_trial_resumed_from_its_checkpoint_trains_as_if_never_interrupted(ray_
             (expected["epoch"], expected["train_loss"], expected["val_loss"])
     for trainable in (straight, interrupted, resumed):
         trainable.stop()
+
+
+def test_trial_settings_fill_the_recipe_resolve_normalisation_and_pass_the_model_its_keys():
+    from tunebench.trainable import TrialSettings
+
+    transfer = TrialSettings.of({**BENCHMARKS["transfer-catsdogs"].defaults, "model": "transfer",
+                                 "backbone": "mobilenet_v2", "lr": None, "optimizer": None, "epochs": 20,
+                                 "normalize": "auto"})
+    # report 004's MobileNetV2 recipe where the config says None; ImageNet weights want ImageNet statistics
+    assert (transfer.optim.optimizer, transfer.optim.lr, transfer.fit.fine_tune_lr) == ("adam", 1e-4, 1e-5)
+    assert transfer.model.weights == "imagenet" and transfer.data.normalize == "imagenet"
+    assert transfer.fit.total_epochs == 4 + 9
+    scratch = TrialSettings.of({**_config(), "weights": "none", "normalize": "auto"})
+    assert scratch.data.normalize == "scratch" and scratch.model.options == {"weights": "none", "freeze": "none"}
+    assert TrialSettings.of({**_config(), "normalize": "unit"}).data.normalize == "unit"  # asked for: kept

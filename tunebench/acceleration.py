@@ -1,28 +1,17 @@
 """How a trial uses its device. On CUDA: bf16 autocast, channels_last, cuDNN autotuning, pinned memory with
 non-blocking copies, optionally torch.compile. On CPU: plain fp32 eager.
 
-A search resolves these once for the device its trials get (`settings`); they go into every trial's config, so
-MLflow records what actually ran, and the trainable reads them back (`Acceleration.from_config`).
+A search resolves these once for the device its trials get (`settings.AccelSettings.on`); they go into every
+trial's config, so MLflow records what actually ran, and the trainable reads them back (`Acceleration.of`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import torch
 
-PRECISIONS = ("bf16", "fp32")
-
-
-def settings(cuda: bool, precision: str = "bf16", channels_last: bool = True, compile: bool = False) -> dict[str, Any]:
-    """The config entries of a search whose trials run on CUDA (cuda=True) or on CPU."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
-    return {"device": "cuda" if cuda else "cpu", "precision": precision if cuda else "fp32",
-            "channels_last": cuda and channels_last, "cudnn_benchmark": cuda, "pin_memory": cuda,
-            "compile": compile}
-
+from tunebench.settings import AccelSettings
 
 @dataclass(frozen=True)
 class Acceleration:
@@ -32,13 +21,11 @@ class Acceleration:
     compile: bool = False        # torch.compile the model
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], device: torch.device) -> "Acceleration":
-        """What `config` asks for that `device` can do (CUDA-only settings are off elsewhere)."""
+    def of(cls, settings: AccelSettings, device: torch.device) -> "Acceleration":
+        """What the settings ask for that `device` can do (CUDA-only settings are off elsewhere)."""
         cuda = device.type == "cuda"
-        return cls(amp=cuda and config.get("precision", "bf16") == "bf16",
-                   channels_last=cuda and bool(config.get("channels_last", True)),
-                   cudnn_benchmark=cuda and bool(config.get("cudnn_benchmark", True)),
-                   compile=bool(config.get("compile")))
+        return cls(amp=cuda and settings.precision == "bf16", channels_last=cuda and settings.channels_last,
+                   cudnn_benchmark=cuda and settings.cudnn_benchmark, compile=settings.compile)
 
     @property
     def memory_format(self) -> torch.memory_format:

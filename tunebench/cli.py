@@ -8,14 +8,14 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 from tunebench import TunebenchError
 from tunebench.search import SCHEDULERS, SEARCHES
+from tunebench.search.methods import choices_help, scheduler_default_note
+from tunebench.settings import DATA_PIPELINES, PRECISIONS, AccelSettings
 from tunebench.tracking import DEFAULT_TRACKING_URI, Tracker
 
 
@@ -77,7 +77,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     from search_spaces import get_benchmark
     from tunebench.data import resolve_data_dir
     from tunebench.hparams import parse_overrides
-    from tunebench.search import SearchOptions, run_search
+    from tunebench.search import SearchOptions
+    from tunebench.search.session import run_search
 
     benchmark = get_benchmark(args.benchmark)
     overrides = parse_overrides(args.set or [], benchmark.defaults)
@@ -88,8 +89,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         seed=args.seed, smoke=args.smoke, name=args.name, storage_path=Path(args.storage_path),
         tracking_uri=args.tracking_uri, download=args.download, address=args.address,
         max_failures=args.max_failures, resume=args.resume, retry_errored=args.retry_errored,
-        data_pipeline=args.data_pipeline, precision=args.precision, channels_last=not args.no_channels_last,
-        compile=args.compile, reuse_actors=not args.no_reuse_actors)
+        data_pipeline=args.data_pipeline, reuse_actors=not args.no_reuse_actors,
+        accel=AccelSettings(precision=args.precision, channels_last=not args.no_channels_last, compile=args.compile))
     run_search(benchmark, options)
     return 0
 
@@ -97,7 +98,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_prefetch(args: argparse.Namespace) -> int:
     from search_spaces import get_benchmark
     from tunebench.data import resolve_data_dir
-    from tunebench.search import prefetch
+    from tunebench.search.prefetch import prefetch
 
     benchmark = get_benchmark(args.benchmark)
     prefetch(benchmark, resolve_data_dir(args.data_dir))
@@ -178,45 +179,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    if args.tracking_uri.startswith(("http://", "https://")):
-        print(f"{args.tracking_uri} is an MLflow server: open it in a browser")
-        return 0
-    Tracker(args.tracking_uri)  # a one-line error for an unusable store, before starting a server
-    _check_port_free(args.host, args.port)
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", args.tracking_uri,
-               "--host", args.host, "--port", str(args.port)]
-    print(f"MLflow UI on {args.tracking_uri}: http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True)
-    server = subprocess.Popen(command, start_new_session=True)  # its uvicorn workers and job runners: one group
-    try:
-        return server.wait()
-    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP
-        return 0
-    finally:
-        _stop_group(server)
+    from tunebench.ui import serve
 
-
-def _stop_group(process) -> None:
-    """SIGTERM to a process and everything it started in its group, SIGKILL to what is left after 10 s."""
-    for signum, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 0)):
-        try:
-            os.killpg(process.pid, signum)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait or None)
-        except subprocess.TimeoutExpired:
-            pass
-
-
-def _check_port_free(host: str, port: int) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise TunebenchError(f"cannot serve the UI on {host}:{port}: {exc.strerror} (choose another --port)") \
-                from None
+    return serve(args.tracking_uri, args.host, args.port)
 
 
 def _tracking_option(parser: argparse.ArgumentParser) -> None:
@@ -238,11 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("benchmark", help="benchmark name (tunebench list) or path to a search-space .py file")
     search.add_argument("--data-dir", help="dataset folder (default: $TUNEBENCH_DATA, else ./data)")
     search.add_argument("--download", action="store_true", help="download the dataset if it is missing")
-    search.add_argument("--search", choices=SEARCHES, default="optuna",
-                        help="optuna (TPE, default) | random | grid (the report's values) | "
-                             "coordinate (the report's 'keep the best, search the next')")
-    search.add_argument("--scheduler", choices=SCHEDULERS,
-                        help="asha (default for optuna/random) | fifo (default for grid/coordinate)")
+    search.add_argument("--search", choices=list(SEARCHES), default="optuna", help=choices_help(SEARCHES))
+    search.add_argument("--scheduler", choices=list(SCHEDULERS),
+                        help=choices_help(SCHEDULERS, scheduler_default_note))
     search.add_argument("--num-samples", type=_COUNT, help="trials for optuna/random (default 16)")
     search.add_argument("--max-epochs", type=_COUNT, help="epochs per trial (default: the benchmark's)")
     search.add_argument("--max-concurrent", type=_COUNT, help="at most this many trials at once")
@@ -266,11 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--max-failures", type=_number(int, -1), default=0,
                         help="retry a trial that raised this many times, from its last checkpoint (default 0; "
                              "-1: retry without limit)")
-    search.add_argument("--data-pipeline", choices=("cached", "naive"), default="cached",
+    search.add_argument("--data-pipeline", choices=DATA_PIPELINES, default=DATA_PIPELINES[0],
                         help="cached (default): decode each split once into a memory-mapped cache shared by the "
                              "node's trials, augment whole batches on the device; naive: DataLoader decoding "
                              "every image every epoch (the baseline)")
-    search.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
+    search.add_argument("--precision", choices=PRECISIONS, default=AccelSettings.precision,
                         help="on CUDA: bf16 autocast (default) or fp32; CPU trials always run fp32")
     search.add_argument("--no-channels-last", action="store_true", help="on CUDA: keep NCHW instead of channels_last")
     search.add_argument("--compile", action="store_true", help="torch.compile each trial's model")

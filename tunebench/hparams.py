@@ -1,17 +1,27 @@
-"""The hyperparameters the trainable understands: their types and valid ranges.
+"""The hyperparameters the trainable understands: their types, valid ranges and defaults.
 
 `--set key=value` is checked here, so a typo or a negative learning rate is a one-line error
-before any trial starts, not a failed trial an hour later.
+before any trial starts, not a failed trial an hour later. The defaults are the typed settings' (tunebench.settings)
+and the choice lists are their owners' (data transforms, the model modules, the training loop): this table only
+adds types, ranges and help.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields, replace
 from typing import Any, Mapping
 
 from tunebench import TunebenchError
+from tunebench.data import split_choices
 from tunebench.data.transforms import AUGMENTATIONS, COLORS, NORMALIZATIONS, RESIZES
+from tunebench.models import FREEZE_MODES, WEIGHTS
+from tunebench.models.catsdogs_cnn import VARIANTS
+from tunebench.models.cifar_cnn import ACTIVATIONS
+from tunebench.models.resnets import MAX_FREEZE_DEPTH
+from tunebench.models.transfer import BACKBONES
+from tunebench.settings import DataSettings, FitSettings, ModelSettings, OptimSettings, SVMSettings
+from tunebench.train import LOSSES, LR_SCHEDULES, OPTIMIZERS
 
 
 @dataclass(frozen=True)
@@ -23,6 +33,7 @@ class HParam:
     choices: tuple[str, ...] = ()
     optional: bool = False            # "none" means: switched off
     help: str = ""
+    default: Any = None               # the typed settings' default (None where a model's factory has its own)
 
     def problem(self, value: Any) -> str | None:
         """What is wrong with a value of this hyperparameter (its type, choices, range), or None."""
@@ -57,15 +68,16 @@ _FRACTION = dict(low=0.0, high=0.95)
 HPARAMS: dict[str, HParam] = {
     # model and weights
     "model": HParam(str, help="registered model (tunebench show lists a benchmark's)"),
-    "weights": HParam(str, choices=("none", "imagenet"), help="initial weights"),
-    "freeze": HParam(str, choices=("none", "conv", "fc"),
+    "weights": HParam(str, choices=WEIGHTS, help="initial weights"),
+    "freeze": HParam(str, choices=FREEZE_MODES,
                      help="none; conv: train the classifier only; fc: train the convolutions only"),
-    "freeze_depth": HParam(int, 0, 5, help="ResNet stages frozen: 0 none, 1 stem, 2 +layer1 ... 5 +layer4 (fc only)"),
-    "backbone": HParam(str, choices=("vgg16", "mobilenet_v2"), help="transfer model's pretrained backbone"),
+    "freeze_depth": HParam(int, 0, MAX_FREEZE_DEPTH,
+                           help="ResNet stages frozen: 0 none, 1 stem, 2 +layer1 ... 5 +layer4 (fc only)"),
+    "backbone": HParam(str, choices=tuple(BACKBONES), help="transfer model's pretrained backbone"),
     "extractor": HParam(str, help="feature extractor: backbone.keras_layer, e.g. vgg16.block4_conv1"),
-    "activation": HParam(str, choices=("mish", "relu", "gelu"), help="cifar-cnn activation"),
+    "activation": HParam(str, choices=tuple(ACTIVATIONS), help="cifar-cnn activation"),
     "base_filters": HParam(int, 1, help="cifar-cnn filters of the first block (doubled per block)"),
-    "variant": HParam(str, choices=("base", "wide", "double"),
+    "variant": HParam(str, choices=tuple(VARIANTS),
                       help="catsdogs-cnn: the report's base, #1 (filters doubled), #2 (two convs per block)"),
     **{f"conv_{i}_filter": HParam(int, 1, optional=True, help=f"catsdogs-cnn filters of block {i} (none: variant's)")
        for i in (1, 2, 3)},
@@ -74,19 +86,19 @@ HPARAMS: dict[str, HParam] = {
     "dense_1_units": HParam(int, 1, help="catsdogs-cnn dense layer width"),
     "head_dropout": HParam(float, **_FRACTION, help="inception-transfer head dropout"),
     # optimisation
-    "optimizer": HParam(str, choices=("sgd", "adam", "rmsprop"), optional=True,
+    "optimizer": HParam(str, choices=OPTIMIZERS, optional=True,
                         help="optimiser (none: the report's recipe for the model)"),
     "lr": HParam(float, 0.0, 10.0, low_open=True, optional=True,
                  help="initial learning rate (none: Keras' default for the optimiser, or the report's recipe)"),
     "momentum": HParam(float, 0.0, 1.0, help="SGD momentum"),
     "weight_decay": HParam(float, 0.0, 1.0, help="L2 weight decay"),
-    "lr_schedule": HParam(str, choices=("step", "exponential", "constant"), help="learning-rate schedule"),
+    "lr_schedule": HParam(str, choices=LR_SCHEDULES, help="learning-rate schedule"),
     "step_size": HParam(int, 1, help="StepLR: epochs between learning-rate decays"),
     "gamma": HParam(float, 0.0, 1.0, low_open=True, help="StepLR / ExponentialLR decay factor"),
     "batch_size": HParam(int, 1, help="images per training step"),
     "patience": HParam(int, 1, optional=True, help="early stopping: epochs without val_loss improvement"),
     "restore_best": HParam(bool, help="keep the weights of the best val_loss epoch (Keras restore_best_weights)"),
-    "loss": HParam(str, choices=("cross_entropy", "bce"), help="softmax cross-entropy, or sigmoid + binary CE"),
+    "loss": HParam(str, choices=LOSSES, help="softmax cross-entropy, or sigmoid + binary CE"),
     "executions": HParam(int, 1, help="trainings per configuration with different seeds, scored by the mean"),
     "frozen_epochs": HParam(int, 0, optional=True, help="two-stage: epochs with the backbone frozen"),
     "fine_tune_epochs": HParam(int, 0, optional=True, help="two-stage: epochs after unfreezing"),
@@ -99,10 +111,16 @@ HPARAMS: dict[str, HParam] = {
     "resize": HParam(str, choices=RESIZES, help="crop: resize + centre crop; square: resize to a square"),
     "normalize": HParam(str, choices=NORMALIZATIONS, help="pixel normalisation"),
     "color": HParam(str, choices=COLORS, help="rgb or grayscale input"),
-    "split": HParam(str, choices=("80/10/10", "64/16/20"), help="train/val/test percentages (dogs-vs-cats)"),
+    "split": HParam(str, choices=split_choices(), optional=True,
+                    help="train/val/test percentages of a dataset with split choices (none: its default)"),
     "limit_per_class": HParam(int, 1, optional=True, help="at most this many images per class and split"),
     "workers": HParam(int, 0, help="DataLoader worker processes per trial"),
 }
+
+
+SETTINGS = (DataSettings, OptimSettings, FitSettings, ModelSettings, SVMSettings)
+DEFAULTS = {f.name: f.default for cls in SETTINGS for f in fields(cls) if f.default is not MISSING}
+HPARAMS = {key: replace(spec, default=DEFAULTS.get(key)) for key, spec in HPARAMS.items()}
 
 
 def parse_value(key: str, text: str) -> Any:

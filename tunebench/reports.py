@@ -6,40 +6,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-EPOCH_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "val_macro_recall", "val_macro_f1", "lr",
-                 "trainable_params", "stage", "epoch_time_s", "images_per_s", "data_wait_frac", "feature_dim")
-EXECUTION_METRIC = "val_acc_execution_"  # + index: one per training of a configuration (executions > 1)
+from tunebench.tracking import Tag, tag
+from tunebench.trials import BEST_OF, ERROR, STOPPED_EARLY, trial_outcome
+
 BEST_EPOCH_COLUMNS = ("val_loss", "val_acc", "val_macro_recall", "val_macro_f1")
-
-
-def epoch_metrics(result: Mapping[str, Any]) -> dict[str, float]:
-    """The per-epoch numbers of a trial's result that MLflow records."""
-    return {k: v for k, v in result.items() if k in EPOCH_METRICS or k.startswith(EXECUTION_METRIC)}
-
-
-BEST_OF = {"val_acc": max, "val_loss": min, "val_macro_recall": max, "val_macro_f1": max}
-
-
-def best_so_far(best: Mapping[str, float], metrics: Mapping[str, float]) -> dict[str, float]:
-    """A trial's best_val_acc, best_val_loss, ... updated with one epoch's metrics (logged on its run at the end)."""
-    updated = dict(best)
-    for key, better in BEST_OF.items():
-        if metrics.get(key) is not None:
-            updated[f"best_{key}"] = better(updated.get(f"best_{key}", metrics[key]), metrics[key])
-    return updated
-
-
-def trial_outcome(last_result: Mapping[str, Any] | None, max_epochs: int, error: bool = False) -> str:
-    """How a trial ended: completed, early-stopped (patience), stopped by the scheduler, or error."""
-    if error:
-        return "error"
-    if not last_result:
-        return "no result"
-    if last_result.get("early_stop"):
-        return "early-stopped"
-    if last_result.get("epoch", 0) >= last_result.get("planned_epochs", max_epochs):
-        return "completed"
-    return "stopped by scheduler"
 
 
 def best_epoch(history: pd.DataFrame, metric: str, mode: str) -> pd.Series:
@@ -77,8 +47,8 @@ def search_summary(table: pd.DataFrame, metric: str) -> dict[str, float]:
     """The numbers a search's parent run carries: best values, trials run, stopped early, failed, epochs."""
     return {f"best_{metric}": table[metric].iloc[0], "best_val_loss": table.get("val_loss", pd.Series([None])).iloc[0],
             "trials": len(table),
-            "trials_stopped_early": int(table["outcome"].isin(["stopped by scheduler", "early-stopped"]).sum()),
-            "trials_failed": int((table["outcome"] == "error").sum()), "epochs_total": int(table["epochs"].sum())}
+            "trials_stopped_early": int(table["outcome"].isin(STOPPED_EARLY).sum()),
+            "trials_failed": int((table["outcome"] == ERROR).sum()), "epochs_total": int(table["epochs"].sum())}
 
 
 def reference_table(reference: Mapping[str, float], test_acc: float | None = None) -> pd.DataFrame:
@@ -103,7 +73,6 @@ def classification_table(true: Sequence[str], predicted: Sequence[str]) -> pd.Da
 # --- reading a store back: tunebench compare / report (inputs are mlflow.search_runs DataFrames) ---
 
 CURVE_METRICS = ("train_loss", "val_loss", "train_acc", "val_acc", "stage")
-PARENT_TAG = "mlflow.parentRunId"  # MLflow's tag nesting a trial run under its search's run
 
 
 def parse_param(text: Any) -> Any:
@@ -129,8 +98,9 @@ def format_value(value: Any) -> str:
 
 def best_hyperparameters(search: pd.Series) -> dict[str, Any]:
     """The best trial's swept values, from a search run's `best.<key>` tags, typed back."""
-    return {c.removeprefix("tags.best."): parse_param(search[c]) for c in sorted(search.index)
-            if c.startswith("tags.best.") and pd.notna(search[c])}
+    prefix = tag(Tag.BEST_PREFIX)
+    return {c.removeprefix(prefix): parse_param(search[c]) for c in sorted(search.index)
+            if c.startswith(prefix) and pd.notna(search[c])}
 
 
 def describe(params: Mapping[str, Any], leave_out: Sequence[str] = ()) -> str:
@@ -157,8 +127,8 @@ def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
     """
     rows = []
     for _, search in searches.iterrows():
-        own = trials[trials[f"tags.{PARENT_TAG}"] == search["run_id"]]
-        info = benchmarks.get(search["tags.benchmark"], {})
+        own = trials[trials[tag(Tag.PARENT)] == search["run_id"]]
+        info = benchmarks.get(search[tag(Tag.BENCHMARK)], {})
         metric = info.get("metric", "val_acc")
         best_params = best_hyperparameters(search)
         label, reference = report_best(info.get("reference", {}))
@@ -169,17 +139,16 @@ def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
             return better(own[column].dropna()) if column in own and own[column].notna().any() else None
 
         rows.append({
-            "benchmark": search["tags.benchmark"], "search": search.get("tags.mlflow.runName"),
+            "benchmark": search[tag(Tag.BENCHMARK)], "search": search.get(tag(Tag.RUN_NAME)),
             "model": best_params.get("model", search.get("params.model")), "dataset": info.get("dataset"),
-            "algorithm": search.get("tags.search"), "scheduler": search.get("tags.scheduler"),
+            "algorithm": search.get(tag(Tag.SEARCH)), "scheduler": search.get(tag(Tag.SCHEDULER)),
             "status": search["status"], "trials": len(own),
-            "stopped_early": int(own.get("tags.outcome", pd.Series(dtype=str)).isin(
-                ["stopped by scheduler", "early-stopped"]).sum()),
+            "stopped_early": int(own.get(tag(Tag.OUTCOME), pd.Series(dtype=str)).isin(STOPPED_EARLY).sum()),
             "best_hyperparameters": describe(best_params, leave_out=("model",)),
             "metric": metric, "best_metric": best(metric, min if metric.endswith("loss") else max),
             "best_val_acc": best("val_acc"), "best_val_macro_f1": best("val_macro_f1"),
             "test_acc": test_acc, "test_macro_f1": search.get("metrics.test_macro_f1"),
-            "epochs": int(pd.to_numeric(own.get("tags.epochs_run", pd.Series(dtype=str))).sum()),
+            "epochs": int(pd.to_numeric(own.get(tag(Tag.EPOCHS_RUN), pd.Series(dtype=str))).sum()),
             "trial_hours": float(_seconds(own).sum() / 3600) if len(own) else 0.0,
             "wall_minutes": ((pd.to_datetime(search["end_time"]) - pd.to_datetime(search["start_time"])).total_seconds()
                              / 60 if pd.notna(search["end_time"]) else None),
@@ -194,12 +163,12 @@ def trials_frame(trials: pd.DataFrame, swept: Sequence[str]) -> pd.DataFrame:
     """One row per trial run of a search: id, swept hyperparameters (typed), best values, epochs, outcome,
     seconds, end time; in order of completion."""
     frame = pd.DataFrame({
-        "run_id": trials["run_id"], "trial": trials.get("tags.trial_id", trials["run_id"]),
+        "run_id": trials["run_id"], "trial": trials.get(tag(Tag.TRIAL), trials["run_id"]),
         **{key: trials.get(f"params.{key}", pd.Series(index=trials.index, dtype=object)).map(parse_param)
            for key in swept},
         **{f"best_{k}": trials.get(f"metrics.best_{k}") for k in BEST_OF},
-        "epochs": pd.to_numeric(trials.get("tags.epochs_run", pd.Series(0, index=trials.index))).fillna(0).astype(int),
-        "outcome": trials.get("tags.outcome"), "seconds": _seconds(trials),
+        "epochs": pd.to_numeric(trials.get(tag(Tag.EPOCHS_RUN), pd.Series(0, index=trials.index))).fillna(0).astype(int),
+        "outcome": trials.get(tag(Tag.OUTCOME)), "seconds": _seconds(trials),
         "end_time": pd.to_datetime(trials["end_time"]),
     })
     return frame.sort_values("end_time", na_position="last").reset_index(drop=True)

@@ -18,10 +18,10 @@ import pandas as pd
 
 from tunebench import TunebenchError, plots
 from tunebench.benchmark import Benchmark
-from tunebench.reports import (CURVE_METRICS, PARENT_TAG, best_hyperparameters, best_so_far_frame, confusion_frame,
+from tunebench.reports import (CURVE_METRICS, best_hyperparameters, best_so_far_frame, confusion_frame,
                                curves_frame, describe, fill_best_from_histories, format_value, importances,
                                one_factor_table, report_best, trials_frame)
-from tunebench.tracking import Tracker, split_runs
+from tunebench.tracking import Tag, Tracker, split_runs, tag
 
 
 @dataclass
@@ -44,14 +44,14 @@ def find_search(tracker: Tracker, benchmark: Benchmark, search: str) -> tuple[pd
         if match.empty:
             raise TunebenchError(f"no search with run id {search} in experiment {benchmark.name} at {tracker.uri}")
         parent = match.iloc[0]
-    return parent, trials[trials[f"tags.{PARENT_TAG}"] == parent["run_id"]]
+    return parent, trials[trials[tag(Tag.PARENT)] == parent["run_id"]]
 
 
 def _summary(benchmark: Benchmark, parent: pd.Series, trials: pd.DataFrame) -> Section:
     label, reference = report_best(benchmark.reference)
     rows = {
-        "benchmark": benchmark.name, "search": parent.get("tags.mlflow.runName"), "run id": parent["run_id"],
-        "status": parent["status"], "algorithm": parent.get("tags.search"), "scheduler": parent.get("tags.scheduler"),
+        "benchmark": benchmark.name, "search": parent.get(tag(Tag.RUN_NAME)), "run id": parent["run_id"],
+        "status": parent["status"], "algorithm": parent.get(tag(Tag.SEARCH)), "scheduler": parent.get(tag(Tag.SCHEDULER)),
         "trials": len(trials), "swept": parent.get("params.swept"), "metric": f"{benchmark.metric} ({benchmark.mode})",
         f"best {benchmark.metric}": parent.get(f"metrics.best_{benchmark.metric}"),
         "test accuracy": parent.get("metrics.test_acc"), "test macro F1": parent.get("metrics.test_macro_f1"),
@@ -166,9 +166,9 @@ def write_report(tracker: Tracker, benchmark: Benchmark, search: str, output: Pa
         output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TunebenchError(f"cannot write to --output {output}: {exc.strerror}") from None
-    say(f"report of search {parent.get('tags.mlflow.runName')} ({parent['run_id']}), {len(trials)} trials")
+    say(f"report of search {parent.get(tag(Tag.RUN_NAME))} ({parent['run_id']}), {len(trials)} trials")
     sections = build_sections(tracker, benchmark, parent, trials, output, say)
-    title = f"{benchmark.name}: {parent.get('tags.mlflow.runName')}"
+    title = f"{benchmark.name}: {parent.get(tag(Tag.RUN_NAME))}"
     (output / "report.md").write_text(_markdown(title, sections))
     (output / "report.html").write_text(_html(title, sections))
     tracker.log_artifacts(parent["run_id"], output, "report")

@@ -18,11 +18,38 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from tunebench import TunebenchError
-from tunebench.reports import PARENT_TAG
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
-TRIAL_TAG = "trial_id"  # a trial run's Ray Tune trial id
-EPOCH_KEY = "val_acc"  # every trainer reports it every epoch: its history says which epochs a run holds
+
+
+class Tag:
+    """Every tag name tunebench writes on a run; the reports read them back as `tag(name)` columns."""
+
+    PARENT = "mlflow.parentRunId"    # MLflow's own: nests a trial run under its search's run
+    RUN_NAME = "mlflow.runName"      # MLflow's own
+    # a search's parent run
+    BENCHMARK = "benchmark"
+    SEARCH = "search"                # the search algorithm
+    SCHEDULER = "scheduler"
+    GIT_COMMIT = "git_commit"
+    VERSION = "tunebench_version"
+    SEED_REPORT = "seed_report"
+    RAY_EXPERIMENT = "ray_experiment"
+    BEST_PREFIX = "best."            # + hyperparameter: the best trial's value
+    BEST_TRIAL = "best_trial"
+    BEST_CHECKPOINT = "best_checkpoint"
+    # a trial's run
+    TRIAL = "trial_id"               # its Ray Tune trial id
+    OUTCOME = "outcome"              # trials.trial_outcome's words
+    EPOCHS_RUN = "epochs_run"
+    ERROR = "error"
+    ERROR_FILE = "error_file"
+
+
+def tag(name: str) -> str:
+    """The column of mlflow.search_runs that holds a tag."""
+    return f"tags.{name}"
+
 _BATCH_LIMITS = {"metrics": 1000, "params": 100, "tags": 100}  # MLflow's log_batch limits per request
 _BATCH_TOTAL = 1000
 
@@ -163,7 +190,7 @@ class Tracker:
             if not experiment_names:
                 return pd.DataFrame()
         runs = mlflow.search_runs(experiment_names=experiment_names, search_all_experiments=experiment_names is None)
-        for column in ("tags.benchmark", f"tags.{PARENT_TAG}"):
+        for column in (tag(Tag.BENCHMARK), tag(Tag.PARENT)):
             if column not in runs:
                 runs[column] = None
         return runs
@@ -191,10 +218,10 @@ class Tracker:
         runs: dict[str, Any] = {}
         token = None
         while True:
-            page = self.client.search_runs([experiment_id], f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
+            page = self.client.search_runs([experiment_id], f"tags.`{Tag.PARENT}` = '{parent_run_id}'",
                                            max_results=1000, page_token=token)
             for run in page:
-                trial_id = run.data.tags.get(TRIAL_TAG)
+                trial_id = run.data.tags.get(Tag.TRIAL)
                 if trial_id and trial_id not in runs:  # oldest last in MLflow's order: keep the newest
                     runs[trial_id] = run
             token = page.token
@@ -214,6 +241,7 @@ def split_runs(runs: "pd.DataFrame") -> tuple["pd.DataFrame", "pd.DataFrame"]:
     """(searches, trials): parent runs carry the benchmark tag, trial runs the parent's id."""
     if runs.empty:
         return runs, runs
-    trials = runs[runs[f"tags.{PARENT_TAG}"].notna()]
-    searches = runs[runs[f"tags.{PARENT_TAG}"].isna() & runs["tags.benchmark"].notna()]
+    parent = runs[tag(Tag.PARENT)]
+    trials = runs[parent.notna()]
+    searches = runs[parent.isna() & runs[tag(Tag.BENCHMARK)].notna()]
     return searches.reset_index(drop=True), trials.reset_index(drop=True)

@@ -17,6 +17,7 @@ from torch import nn
 
 from tunebench.acceleration import Acceleration
 from tunebench.models.registry import trainable_parameters
+from tunebench.settings import FitSettings, OptimSettings
 
 
 def default_device() -> torch.device:
@@ -39,33 +40,34 @@ def _parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
             {"params": [p for p in model.parameters() if id(p) not in decayed], "weight_decay": 0.0}]
 
 
-def build_optimizer(model: nn.Module, *, lr: float | None, name: str = "sgd", momentum: float = 0.9,
-                    weight_decay: float = 0.0) -> torch.optim.Optimizer:
+def build_optimizer(model: nn.Module, optim: OptimSettings) -> torch.optim.Optimizer:
     """SGD (with momentum), Adam or RMSprop; lr None means Keras' default for that optimiser.
 
     Frozen parameters are included but never get a gradient, so the optimiser skips them until unfrozen.
     """
-    if name not in KERAS_DEFAULT_LR:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {name!r}")
-    lr = KERAS_DEFAULT_LR[name] if lr is None else lr
-    groups = _parameter_groups(model, weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=momentum)
-    if name == "adam":
+    if optim.optimizer not in KERAS_DEFAULT_LR:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {optim.optimizer!r}")
+    lr = KERAS_DEFAULT_LR[optim.optimizer] if optim.lr is None else optim.lr
+    groups = _parameter_groups(model, optim.weight_decay)
+    if optim.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=optim.momentum)
+    if optim.optimizer == "adam":
         return torch.optim.Adam(groups, lr=lr, eps=1e-7)  # Keras' epsilon
     return torch.optim.RMSprop(groups, lr=lr, alpha=0.9, eps=1e-7)  # Keras' rho and epsilon
 
 
-def build_lr_scheduler(optimizer: torch.optim.Optimizer, *, schedule: str = "step", step_size: int = 1,
-                       gamma: float = 1.0):
+def build_lr_scheduler(optimizer: torch.optim.Optimizer, optim: OptimSettings):
     """step: StepLR(step_size, gamma) (report 003); exponential: lr * gamma every epoch (report 002); constant."""
-    if schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
-    if schedule == "exponential":
-        return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=gamma)
-    if schedule == "constant":
+    if optim.lr_schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=optim.step_size, gamma=optim.gamma)
+    if optim.lr_schedule == "exponential":
+        return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=optim.gamma)
+    if optim.lr_schedule == "constant":
         return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
-    raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, not {schedule!r}")
+    raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, not {optim.lr_schedule!r}")
+
+
+LOSSES = ("cross_entropy", "bce")
 
 
 class Objective:
@@ -228,22 +230,29 @@ class TrainingState:
             group["lr"] = group["initial_lr"] = lr
         self.scheduler.base_lrs = [lr for _ in self.optimizer.param_groups]
 
+    @classmethod
+    def create(cls, model: nn.Module, optim: OptimSettings, fit: FitSettings) -> "TrainingState":
+        """A fresh state: the model, its optimiser and LR schedule, and early stopping when the fit asks for it."""
+        optimizer = build_optimizer(model, optim)
+        early = EarlyStopping(fit.patience) if fit.patience or fit.restore_best else None
+        return cls(model, optimizer, build_lr_scheduler(optimizer, optim), early, restore_best=fit.restore_best)
+
     def track_best(self) -> None:
         if self.restore_best and self.early_stopping and self.early_stopping.improved:
             self.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
 
 
-def fit(state: TrainingState, train_loader: Iterable, val_loader: Iterable, *, epochs: int,
-        device: torch.device, objective: Objective | None = None, fine_tune_at: int | None = None,
-        fine_tune_lr: float | None = None, accel: Acceleration = Acceleration()) -> Iterator[dict[str, float]]:
-    """Train from state.epoch to `epochs`, yielding each epoch's metrics after the state has advanced.
+def fit(state: TrainingState, train_loader: Iterable, val_loader: Iterable, settings: FitSettings, *,
+        device: torch.device, accel: Acceleration = Acceleration()) -> Iterator[dict[str, float]]:
+    """Train from state.epoch to `settings.total_epochs`, yielding each epoch's metrics after the state has advanced.
 
-    fine_tune_at: the number of epochs after which a two-stage model is unfrozen and trained at fine_tune_lr.
-    Yields: epoch, train/val loss and accuracy, val macro recall and F1, lr (of the epoch), trainable_params,
-    stage (two-stage fits), epoch_time_s, images_per_s (training), data_wait_frac (of the training time spent
-    waiting for batches), early_stop.
+    A two-stage fit (settings.frozen_epochs set) unfreezes the model after frozen_epochs and continues at
+    fine_tune_lr. Yields: epoch, train/val loss and accuracy, val macro recall and F1, lr (of the epoch),
+    trainable_params, stage (two-stage fits), epoch_time_s, images_per_s (training), data_wait_frac (of the
+    training time spent waiting for batches), early_stop.
     """
-    objective = objective or Objective()
+    objective = Objective(binary=settings.binary)
+    epochs, fine_tune_at, fine_tune_lr = settings.total_epochs, settings.frozen_epochs, settings.fine_tune_lr
     net = accel.prepare(state.model)
     while state.epoch < epochs:
         if fine_tune_at is not None and state.epoch >= fine_tune_at and state.stage == 1:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import warnings
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -22,93 +23,83 @@ from ray import tune
 from tunebench.acceleration import Acceleration
 from tunebench.data import ImageSplits
 from tunebench.data.batches import batch_generators, make_batches
-from tunebench.models import build_model
-from tunebench.train import EarlyStopping, Objective, TrainingState, build_lr_scheduler, build_optimizer, \
-    classification_metrics, default_device, fit, predict
+from tunebench.features import FeatureSettings, fit_linear_svm, load_features
+from tunebench.models import build_model, input_normalization, model_hparams, with_recipe
+from tunebench.settings import (AccelSettings, DataSettings, FitSettings, ModelSettings, OptimSettings,
+                                from_config, keys)
+from tunebench.train import Objective, TrainingState, classification_metrics, default_device, fit, predict
 
 STATE_FILE = "state.pt"
 SVM_FILE = "svm.pkl"
 
-# The config keys each trainer reads itself; a model also reads the keys its factory names (models.model_hparams).
-DATA_KEYS = frozenset({"image_size", "resize", "normalize", "color", "augment", "weights", "batch_size", "workers",
-                       "limit_per_class", "split", "seed", "data_pipeline"})
-EPOCH_KEYS = DATA_KEYS | {
-    "model", "epochs", "lr", "optimizer", "momentum", "weight_decay", "lr_schedule", "step_size", "gamma",
-    "patience", "restore_best", "loss", "executions", "frozen_epochs", "fine_tune_epochs", "fine_tune_lr",
-    "precision", "channels_last", "cudnn_benchmark", "compile"}
-FEATURE_SVM_KEYS = DATA_KEYS | {"model", "epochs", "extractor", "C", "max_iter"}
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """A trial's config dict, typed; `data.normalize` resolved from the model's weights."""
+
+    data: DataSettings
+    optim: OptimSettings
+    fit: FitSettings
+    model: ModelSettings
+    accel: AccelSettings
+
+    KEYS = keys(DataSettings, OptimSettings, FitSettings, ModelSettings, AccelSettings) - {"options"}
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> TrialSettings:
+        """Values the config leaves None are the model's recipe (the transfer model's per-backbone optimiser,
+        learning rates and epochs, report 004)."""
+        config = with_recipe(config)
+        model = from_config(ModelSettings, config)
+        accepted = model_hparams(model.model)
+        options = {k: config[k] for k in accepted if k in config}
+        model = replace(model, options={**options, **({"weights": model.weights} if "weights" in accepted else {})})
+        data = from_config(DataSettings, config)
+        if data.normalize == "auto":
+            data = replace(data, normalize=input_normalization(model.model, model.weights))
+        return cls(data, from_config(OptimSettings, config), from_config(FitSettings, config), model,
+                   from_config(AccelSettings, config))
 
 
-def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Fill the values a benchmark leaves as None with the report's choice for the model: the transfer model's
-    per-backbone recipe (report 004: VGG16 with SGD 1e-3 then 5e-5, MobileNetV2 with Adam 1e-4 then 1e-5)."""
-    resolved = dict(config)
-    if resolved.get("model") == "transfer":
-        from tunebench.models.transfer import REPORT_RECIPES
-
-        recipe = REPORT_RECIPES[resolved.get("backbone", "vgg16")]
-        resolved.update({k: v for k, v in recipe.items() if resolved.get(k) is None})
-    return resolved
-
-
-def _loader(config: Mapping[str, Any], splits: ImageSplits, part: str, train: bool, seed: int,
-            device: torch.device):
-    return make_batches(config, splits, part, train=train, seed=seed, device=device,
+def _loader(settings: TrialSettings, splits: ImageSplits, part: str, seed: int, device: torch.device,
+            train: bool = False):
+    return make_batches(settings.data, splits, part, train=train, seed=seed, device=device,
                         progress=lambda line: print(line, flush=True))
 
 
-def _objective(config: Mapping[str, Any]) -> Objective:
-    return Objective(binary=config.get("loss", "cross_entropy") == "bce")
-
-
-def build_state(config: Mapping[str, Any], num_classes: int, device: torch.device,
+def build_state(settings: TrialSettings, num_classes: int, device: torch.device,
                 pretrained: bool = True) -> TrainingState:
     """Model, optimiser, LR schedule and early stopping of a trial; pretrained=False when a checkpoint follows."""
-    hparams = {**config, "weights": config.get("weights", "none") if pretrained else "none"}
-    outputs = 1 if _objective(config).binary else num_classes
-    model = build_model(config["model"], outputs, **hparams).to(device)
-    optimizer = build_optimizer(model, lr=config["lr"], name=config.get("optimizer", "sgd"),
-                                momentum=config.get("momentum", 0.9), weight_decay=config.get("weight_decay", 0.0))
-    scheduler = build_lr_scheduler(optimizer, schedule=config.get("lr_schedule", "step"),
-                                   step_size=config.get("step_size", 1), gamma=config.get("gamma", 1.0))
-    restore = bool(config.get("restore_best"))
-    early = EarlyStopping(config.get("patience")) if config.get("patience") or restore else None
-    return TrainingState(model, optimizer, scheduler, early, restore_best=restore)
-
-
-def total_epochs(config: Mapping[str, Any]) -> int:
-    """The trial's epochs: `epochs`, or frozen + fine-tune epochs of a two-stage fit when that is fewer."""
-    if config.get("frozen_epochs") is not None and config.get("fine_tune_epochs") is not None:
-        return min(config["epochs"], config["frozen_epochs"] + config["fine_tune_epochs"])
-    return config["epochs"]
+    options = dict(settings.model.options)
+    if not pretrained and "weights" in options:
+        options["weights"] = "none"
+    model = build_model(settings.model.model, 1 if settings.fit.binary else num_classes, **options).to(device)
+    return TrainingState.create(model, settings.optim, settings.fit)
 
 
 class TrialTrainable(tune.Trainable):
     """One trial: `step` trains and validates one epoch of every execution; Tune checkpoints after every step."""
 
-    KEYS = EPOCH_KEYS
+    KEYS = TrialSettings.KEYS
 
     def setup(self, config: dict[str, Any], splits: ImageSplits) -> None:
-        self.resolved = resolve_config(config)
+        settings = TrialSettings.of(config)
         self.device = default_device()
-        accel = Acceleration.from_config(self.resolved, self.device)
+        accel = Acceleration.of(settings.accel, self.device)
         self.node_id = ray.get_runtime_context().get_node_id()  # which cluster node ran the trial
-        self.epochs = total_epochs(self.resolved)
+        self.epochs = settings.fit.total_epochs
         self.states: list[TrainingState] = []
         self.fits = []
         self.generators: list[torch.Generator] = []  # of the training batches: their states go in checkpoints
-        for execution in range(self.resolved.get("executions") or 1):
-            seed = self.resolved["seed"] + execution
+        for execution in range(settings.fit.executions or 1):
+            seed = settings.fit.seed + execution
             torch.manual_seed(seed)
-            state = build_state(self.resolved, splits.num_classes, self.device)
+            state = build_state(settings, splits.num_classes, self.device)
             self.states.append(state)
-            train_batches = _loader(self.resolved, splits, "train", True, seed, self.device)
+            train_batches = _loader(settings, splits, "train", seed, self.device, train=True)
             self.generators += batch_generators(train_batches)
-            self.fits.append(fit(state, train_batches,
-                                 _loader(self.resolved, splits, "val", False, seed, self.device), epochs=self.epochs,
-                                 device=self.device, objective=_objective(self.resolved),
-                                 fine_tune_at=self.resolved.get("frozen_epochs"),
-                                 fine_tune_lr=self.resolved.get("fine_tune_lr"), accel=accel))
+            self.fits.append(fit(state, train_batches, _loader(settings, splits, "val", seed, self.device),
+                                 settings.fit, device=self.device, accel=accel))
         self.latest: list[dict[str, Any] | None] = [None] * len(self.fits)
         self.best: list[dict[str, Any] | None] = [None] * len(self.fits)
         self.finished = [False] * len(self.fits)
@@ -180,17 +171,18 @@ class TrialTrainable(tune.Trainable):
                             part: str = "test") -> dict[str, Any]:
         """The checkpoint on a split (the execution with the lowest val_loss when there are several): loss,
         accuracy, macro recall and F1, and the labels and predictions behind them."""
-        config = resolve_config(config)
+        settings = TrialSettings.of(config)
         device = default_device()
         with checkpoint.as_directory() as folder:
             saved = torch.load(os.path.join(folder, STATE_FILE), map_location=device, weights_only=False)
         executions = saved["executions"]
         chosen = min(range(len(executions)),
                      key=lambda i: (executions[i].get("early_stopping") or {}).get("best", 0.0))
-        state = build_state(config, splits.num_classes, device, pretrained=False)
+        state = build_state(settings, splits.num_classes, device, pretrained=False)
         state.load_state_dict(executions[chosen])
-        loss, targets, predictions = predict(state.model, _loader(config, splits, part, False, config["seed"], device),
-                                             _objective(config), device, Acceleration.from_config(config, device))
+        loss, targets, predictions = predict(state.model, _loader(settings, splits, part, settings.fit.seed, device),
+                                             Objective(settings.fit.binary), device,
+                                             Acceleration.of(settings.accel, device))
         return {f"{part}_loss": loss, **classification_metrics(targets, predictions, part), "epoch": state.epoch,
                 "targets": targets.tolist(), "predictions": predictions.tolist()}
 
@@ -214,17 +206,16 @@ class FeatureSVMTrainable(tune.Trainable):
     """One trial = one (extractor, C): features of the frozen backbone cut at `extractor` (extracted once per
     extractor and cached on disk), standardised with train statistics, then a linear SVM (report 000)."""
 
-    KEYS = FEATURE_SVM_KEYS
+    KEYS = FeatureSettings.KEYS
 
     def setup(self, config: dict[str, Any], splits: ImageSplits) -> None:
+        self.settings = FeatureSettings.of(config)
         self.splits = splits
         self.classifier = None
 
     def step(self) -> dict[str, Any]:
-        from tunebench.features import fit_linear_svm, load_features
-
-        features = load_features(self.config, self.splits, ("train", "val"))
-        self.classifier = fit_linear_svm(features["train"], self.splits.train, self.config)
+        features = load_features(self.settings, self.splits, ("train", "val"))
+        self.classifier = fit_linear_svm(features["train"], self.splits.train, self.settings)
         predictions = self.classifier.predict(features["val"])
         targets = np.array([label for _, label in self.splits.val])
         metrics = classification_metrics(torch.as_tensor(targets), torch.as_tensor(predictions), "val")
@@ -242,11 +233,9 @@ class FeatureSVMTrainable(tune.Trainable):
     @staticmethod
     def evaluate_checkpoint(checkpoint: tune.Checkpoint, config: Mapping[str, Any], splits: ImageSplits,
                             part: str = "test") -> dict[str, Any]:
-        from tunebench.features import load_features
-
         with checkpoint.as_directory() as folder, open(os.path.join(folder, SVM_FILE), "rb") as file:
             classifier = pickle.load(file)
-        predictions = classifier.predict(load_features(config, splits, (part,))[part])
+        predictions = classifier.predict(load_features(FeatureSettings.of(config), splits, (part,))[part])
         targets = np.array([label for _, label in getattr(splits, part)])
         return {**classification_metrics(torch.as_tensor(targets), torch.as_tensor(predictions), part), "epoch": 1,
                 "targets": targets.tolist(), "predictions": predictions.tolist()}

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections import Counter
 from pathlib import Path
 from typing import Callable
 
 from tunebench import TunebenchError
-from tunebench.data import artworks as _artworks  # noqa: F401  (registers "artworks")
-from tunebench.data import caltech101 as _caltech101  # noqa: F401  (registers "caltech101")
-from tunebench.data import cifar as _cifar  # noqa: F401  (registers "cifar10", "cifar5")
-from tunebench.data import dogs_vs_cats as _dogs_vs_cats  # noqa: F401  (registers "dogs-vs-cats")
+from tunebench.data import artworks as _artworks  # registers "artworks"
+from tunebench.data import caltech101 as _caltech101  # registers "caltech101"
+from tunebench.data import cifar as _cifar  # registers "cifar10", "cifar5"
+from tunebench.data import dogs_vs_cats as _dogs_vs_cats  # registers "dogs-vs-cats"
+from tunebench.data.download import DatasetNotFound
 from tunebench.data.images import ImageSplits, Sample, load_rgb
-from tunebench.data.registry import DATASETS
+from tunebench.data.registry import DATASETS, DatasetSpec
 
-__all__ = ["DATASETS", "ImageSplits", "Sample", "build_dataset", "load_rgb", "resolve_data_dir"]
+__all__ = ["DATASETS", "DatasetNotFound", "DatasetSpec", "ImageSplits", "Sample", "build_dataset", "load_rgb",
+           "resolve_data_dir", "split_choices"]
+
+_REGISTERED_BY = (_artworks, _caltech101, _cifar, _dogs_vs_cats)  # the modules whose import fills DATASETS
 
 
 def resolve_data_dir(cli_value: str | None) -> Path:
@@ -24,25 +27,46 @@ def resolve_data_dir(cli_value: str | None) -> Path:
     return Path(cli_value or os.environ.get("TUNEBENCH_DATA") or "data").expanduser().resolve()
 
 
+def split_choices() -> tuple[str, ...]:
+    """Every registered dataset's split choices, each once, in the order the datasets declare them (the values a
+    `split` setting may take)."""
+    return tuple(dict.fromkeys(split for spec in DATASETS.specs().values() for split in spec.splits))
+
+
 def build_dataset(name: str, data_dir: Path, *, limit_per_class: int | None = None, download: bool = False,
                   progress: Callable[[str], None] | None = None, split: str | None = None) -> ImageSplits:
-    """The named dataset's splits; `split` picks one of the dataset's split choices where it offers some."""
-    builder = DATASETS.get(name)
-    extra = {}
-    if split is not None:
-        if "split" not in inspect.signature(builder).parameters:
-            raise TunebenchError(f"dataset '{name}' has a fixed split; it takes no split choice (got {split!r})")
-        extra["split"] = split
+    """The named dataset's splits; `split` picks one of the dataset's split choices (its default when None).
+    `download` fetches a dataset that declares it can download itself and is not in data_dir yet."""
+    spec = DATASETS.spec(name)
+    arguments = _arguments(name, spec, split, download)
     if data_dir.exists() and not data_dir.is_dir():
         raise TunebenchError(f"data directory {data_dir} is a file, not a folder (set --data-dir to the folder "
                              f"that holds the dataset)")
     if not data_dir.exists() and not download:
         raise TunebenchError(f"data directory {data_dir} does not exist (set --data-dir or TUNEBENCH_DATA)")
-    splits = builder(data_dir, limit_per_class=limit_per_class, download_missing=download, progress=progress,
-                     **extra)
+    try:
+        splits = spec.build(data_dir, limit_per_class=limit_per_class, progress=progress, **arguments)
+    except DatasetNotFound as missing:
+        if download and not spec.downloads:
+            raise missing.cannot_download() from None
+        raise
     splits.name = name
     _check_every_class_has_images(splits)
     return splits
+
+
+def _arguments(name: str, spec: DatasetSpec, split: str | None, download: bool) -> dict:
+    """The builder's `split` (datasets with split choices) and `download_missing` (datasets that download)."""
+    arguments: dict = {}
+    if spec.splits:
+        if split is not None and split not in spec.splits:
+            raise TunebenchError(f"unknown split {split!r} for {name} (choose {' or '.join(spec.splits)})")
+        arguments["split"] = split or spec.default_split
+    elif split is not None:
+        raise TunebenchError(f"dataset '{name}' has a fixed split; it takes no split choice (got {split!r})")
+    if spec.downloads:
+        arguments["download_missing"] = download
+    return arguments
 
 
 def _check_every_class_has_images(splits: ImageSplits) -> None:

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Callable
 
 from tunebench import TunebenchError
+from tunebench.data.download import DatasetNotFound
 from tunebench.data.images import ImageSplits, Sample, find_unreadable, is_image_file
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import SPLIT_SEED, first_per_class, train_val_test
+from tunebench.data.splits import SPLIT_SEED, limited, train_val_test
 
 CSV_NAME = "artists.csv"
 KAGGLE = "kaggle datasets download ikarus777/best-artworks-of-all-time"
@@ -64,20 +65,14 @@ def read_painters(csv_path: Path) -> list[str]:
     return sorted(names)
 
 
-def _missing_error(data_dir: Path, download_missing: bool) -> TunebenchError:
-    cannot = "it cannot be downloaded automatically; " if download_missing else ""
-    return TunebenchError(
-        f"Best Artworks of All Time not found in {data_dir}: expected {data_dir}/{CSV_NAME} and "
-        f"{data_dir}/images/images/<Painter_Name>/<Painter_Name>_N.jpg ({cannot}run `{KAGGLE}` "
-        f"and unzip it into {data_dir})")
-
-
-@DATASETS.register("artworks")
-def artworks(data_dir: Path, *, limit_per_class: int | None = None, download_missing: bool = False,
+@DATASETS.register("artworks", downloads=False)  # Kaggle: needs an account
+def artworks(data_dir: Path, *, limit_per_class: int | None = None,
              progress: Callable[[str], None] | None = None) -> ImageSplits:
     root = find_root(data_dir)
     if root is None:
-        raise _missing_error(data_dir, download_missing)
+        raise DatasetNotFound(f"Best Artworks of All Time not found in {data_dir}: expected {data_dir}/{CSV_NAME} and "
+                              f"{data_dir}/images/images/<Painter_Name>/<Painter_Name>_N.jpg",
+                              f"run `{KAGGLE}` and unzip it into {data_dir}")
     classes = read_painters(root / CSV_NAME)
     by_key = {normalise_name(name): name for name in classes}
     images = _image_dir(root)
@@ -107,5 +102,5 @@ def artworks(data_dir: Path, *, limit_per_class: int | None = None, download_mis
     skipped.extend(sorted(unreadable.items()))
     samples = [s for s in samples if s[0] not in unreadable]
     train, val, test = train_val_test(samples, test=0.1, val=0.1)
-    train, val, test = (first_per_class(part, limit_per_class) for part in (train, val, test))
-    return ImageSplits(classes, train, val, test, skipped, f"stratified 80/10/10 (seed {SPLIT_SEED})")
+    return limited(ImageSplits(classes, train, val, test, skipped, f"stratified 80/10/10 (seed {SPLIT_SEED})"),
+                   limit_per_class)

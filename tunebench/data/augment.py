@@ -71,8 +71,9 @@ def _flip(n, g, axis: int) -> torch.Tensor:
     return m
 
 
-def _perspective(n, h, w, g, distortion: float) -> torch.Tensor:
+def _perspective(shape, g, distortion: float) -> torch.Tensor:
     """RandomPerspective(distortion, p=0.5): each corner moves inwards by up to distortion * half a side."""
+    n, h, w = shape
     bh, bw = int(distortion * (h // 2)) + 1, int(distortion * (w // 2)) + 1
 
     def randint(low, high):
@@ -85,18 +86,21 @@ def _perspective(n, h, w, g, distortion: float) -> torch.Tensor:
     return _homography(start - centre, end - centre)
 
 
-def _random_affine(n, h, w, g, degrees, translate=0.0, scale=(1.0, 1.0), shear=0.0) -> torch.Tensor:
+def _random_affine(shape, g, degrees, translate=0.0, scale=(1.0, 1.0), shear=0.0) -> torch.Tensor:
     """RandomAffine(degrees, (translate, translate), scale, shear): whole-pixel shifts, x-shear, as torchvision."""
+    n, h, w = shape
     tx, ty = (torch.round(_uniform(n, g, -translate * side, translate * side)) for side in (w, h))
     return _affine(_uniform(n, g, -degrees, degrees), tx, ty, _uniform(n, g, *scale), _uniform(n, g, -shear, shear))
 
 
-def _rotate(n, h, w, g, degrees) -> torch.Tensor:
+def _rotate(shape, g, degrees) -> torch.Tensor:
+    n = shape[0]
     zero = torch.zeros(n, dtype=_F64)  # torchvision's rotate(angle) is affine(-angle): counter-clockwise
     return _affine(-_uniform(n, g, -degrees, degrees), zero, zero, zero + 1, zero)
 
 
-_MATRICES = {"hflip": lambda n, h, w, g: _flip(n, g, 0), "vflip": lambda n, h, w, g: _flip(n, g, 1),
+# Geometric ops: ((batch, height, width), generator, **arguments) -> forward maps (batch, 3, 3).
+_MATRICES = {"hflip": lambda shape, g: _flip(shape[0], g, 0), "vflip": lambda shape, g: _flip(shape[0], g, 1),
              "rotate": _rotate, "perspective": _perspective, "affine": _random_affine}
 
 
@@ -169,7 +173,7 @@ def _apply(images: torch.Tensor, ops: list, generator: torch.Generator) -> torch
     out, forward = images, None
     for op, arguments in ops:
         if op in _MATRICES:
-            matrix = _MATRICES[op](b, h, w, generator, **arguments)
+            matrix = _MATRICES[op]((b, h, w), generator, **arguments)
             forward = matrix if forward is None else matrix @ forward
             continue
         if forward is not None:

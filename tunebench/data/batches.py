@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator, Mapping
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -21,9 +21,8 @@ from tunebench.data.augment import augment_batch
 from tunebench.data.cache import CachedSplit, open_split
 from tunebench.data.images import ImageSplits
 from tunebench.data.loader import make_loader
-from tunebench.data.transforms import channel_stats, resize_side, transform_for
-
-PIPELINES = ("cached", "naive")
+from tunebench.data.transforms import channel_stats, transform_for
+from tunebench.settings import DATA_PIPELINES, DataSettings
 
 
 class CachedBatches:
@@ -77,19 +76,15 @@ def batch_generators(batches) -> list[torch.Generator]:
     return [batches.generator] if getattr(batches, "generator", None) is not None else []
 
 
-def make_batches(config: Mapping[str, Any], splits: ImageSplits, part: str, *, train: bool, seed: int,
+def make_batches(data: DataSettings, splits: ImageSplits, part: str, *, train: bool, seed: int,
                  device: torch.device, progress: Callable[[str], None] | None = None):
-    """A split's batches for a trial config: `data_pipeline` cached (default) or naive; augmentation on train."""
-    pipeline = config.get("data_pipeline") or "cached"
-    if pipeline not in PIPELINES:
-        raise ValueError(f"data_pipeline must be one of {PIPELINES}, not {pipeline!r}")
-    if pipeline == "naive":
-        return make_loader(splits, getattr(splits, part), transform_for(config, train),
-                           batch_size=config["batch_size"], shuffle=train, workers=config.get("workers", 0),
-                           seed=seed, min_side=resize_side(config["image_size"]))
-    color = config.get("color", "rgb")
-    split = open_split(splits, part, image_size=config["image_size"], resize=config.get("resize", "crop"),
-                       color=color, progress=progress)
-    return CachedBatches(split, batch_size=config["batch_size"], shuffle=train, seed=seed, device=device,
-                         augment=config.get("augment", "none") if train else "none",
-                         stats=channel_stats(config.get("weights", "none"), config.get("normalize", "auto"), color))
+    """A split's batches: `data_pipeline` cached (default) or naive; augmentation on train. `data.normalize` is
+    resolved (not "auto")."""
+    if data.data_pipeline not in DATA_PIPELINES:
+        raise ValueError(f"data_pipeline must be one of {DATA_PIPELINES}, not {data.data_pipeline!r}")
+    if data.data_pipeline == "naive":
+        return make_loader(splits, getattr(splits, part), transform_for(data, train), data, shuffle=train, seed=seed)
+    split = open_split(splits, part, image_size=data.image_size, resize=data.resize, color=data.color,
+                       progress=progress)
+    return CachedBatches(split, batch_size=data.batch_size, shuffle=train, seed=seed, device=device,
+                         augment=data.augment if train else "none", stats=channel_stats(data.normalize, data.color))

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Callable
 
 from tunebench import TunebenchError
+from tunebench.data.download import DatasetNotFound, torchvision_download
 from tunebench.data.images import ImageSplits, Sample, find_unreadable, is_image_file
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import SPLIT_SEED, first_per_class, stratified_split
+from tunebench.data.splits import SPLIT_SEED, limited, stratified_split
 
 CATEGORIES = "101_ObjectCategories"
 NOT_A_CLASS = "BACKGROUND_Google"
@@ -30,15 +31,9 @@ def find_root(data_dir: Path) -> Path | None:
 
 def download(data_dir: Path) -> None:
     """Fetch and unpack the official Caltech101 archive into data_dir/caltech101 (needs internet)."""
-    from torchvision.datasets import Caltech101
-
-    try:
-        Caltech101(root=str(data_dir), download=True)
-    except Exception as exc:  # URLError, HTTPError, checksum or disk errors: one line for the user
-        raise TunebenchError(
-            f"could not download Caltech101 ({type(exc).__name__}: {exc}); download caltech-101.zip from "
-            f"https://data.caltech.edu/records/mzrjq-6wc02 and unpack its 101_ObjectCategories.tar.gz into "
-            f"{data_dir / 'caltech101'}") from None
+    torchvision_download("Caltech101", data_dir, "Caltech101",
+                         f"download caltech-101.zip from https://data.caltech.edu/records/mzrjq-6wc02 and unpack its "
+                         f"101_ObjectCategories.tar.gz into {data_dir / 'caltech101'}")
 
 
 def _read_split_file(path: Path, index: dict[str, int], root: Path, skipped: list) -> list[Sample]:
@@ -55,18 +50,17 @@ def _read_split_file(path: Path, index: dict[str, int], root: Path, skipped: lis
     return samples
 
 
-@DATASETS.register("caltech101")
+@DATASETS.register("caltech101", downloads=True)
 def caltech101(data_dir: Path, *, limit_per_class: int | None = None, download_missing: bool = False,
                progress: Callable[[str], None] | None = None) -> ImageSplits:
     root = find_root(data_dir)
     if root is None and download_missing:
-        data_dir.mkdir(parents=True, exist_ok=True)
         download(data_dir)
         root = find_root(data_dir)
     if root is None:
-        raise TunebenchError(
-            f"Caltech101 not found in {data_dir}: expected {data_dir}/{CATEGORIES}/<class>/image_NNNN.jpg "
-            f"(pass --download to fetch it, or unpack 101_ObjectCategories.tar.gz there)")
+        raise DatasetNotFound(
+            f"Caltech101 not found in {data_dir}: expected {data_dir}/{CATEGORIES}/<class>/image_NNNN.jpg",
+            "pass --download to fetch it, or unpack 101_ObjectCategories.tar.gz there")
 
     class_dirs = sorted(d for d in (root / CATEGORIES).iterdir()
                         if d.is_dir() and d.name != NOT_A_CLASS and not d.name.startswith("."))
@@ -94,5 +88,5 @@ def caltech101(data_dir: Path, *, limit_per_class: int | None = None, download_m
         train_pool, test = stratified_split(train_pool, 1 / 3, SPLIT_SEED)
     train, val = stratified_split(train_pool, 0.5, SPLIT_SEED)
     source = "train.txt / test.txt" if split_files else f"stratified 2:1 (seed {SPLIT_SEED})"
-    train, val, test = (first_per_class(part, limit_per_class) for part in (train, val, test))
-    return ImageSplits(classes, train, val, test, skipped, source + ", train split 50/50 into train/val")
+    return limited(ImageSplits(classes, train, val, test, skipped, source + ", train split 50/50 into train/val"),
+                   limit_per_class)

@@ -9,15 +9,17 @@ the training batches, stratified, is the validation split. "cifar5" is the repor
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from tunebench import TunebenchError
-from tunebench.data.images import ImageSplits, Sample
+from tunebench.data.download import DatasetNotFound, torchvision_download
+from tunebench.data.images import ImageSplits
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import SPLIT_SEED, first_per_class, stratified_split
+from tunebench.data.splits import SPLIT_SEED, limited, stratified_split
 
 FOLDER = "cifar-10-batches-py"
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -38,13 +40,8 @@ def find_folder(data_dir: Path) -> Path | None:
 
 def download(data_dir: Path) -> None:
     """Fetch and unpack cifar-10-python.tar.gz into data_dir (needs internet)."""
-    from torchvision.datasets import CIFAR10
-
-    try:
-        CIFAR10(root=str(data_dir), download=True)
-    except Exception as exc:  # URLError, HTTPError, checksum or disk errors: one line for the user
-        raise TunebenchError(f"could not download CIFAR-10 ({type(exc).__name__}: {exc}); download {URL} "
-                             f"and unpack it into {data_dir} (it holds {FOLDER}/)") from None
+    torchvision_download("CIFAR10", data_dir, "CIFAR-10",
+                         f"download {URL} and unpack it into {data_dir} (it holds {FOLDER}/)")
 
 
 def _get(batch: dict, key: str) -> Any:
@@ -90,14 +87,15 @@ def read_label_names(folder: Path) -> list[str]:
     return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
 
 
-def _compact(pixels: np.ndarray, parts: Sequence[list[Sample]]) -> tuple[np.ndarray, list[list[Sample]]]:
-    """Keep only the rows the samples use (in order), renumbering the samples to match."""
+def _compact(splits: ImageSplits) -> ImageSplits:
+    """Keep only the pixel rows the samples use (in order), renumbering the samples to match."""
+    parts = (splits.train, splits.val, splits.test)
     used = sorted({row for part in parts for row, _ in part})
-    if len(used) == len(pixels):
-        return pixels, [list(part) for part in parts]
+    if len(used) == len(splits.pixels):
+        return splits
     new_row = {row: i for i, row in enumerate(used)}
-    return (np.ascontiguousarray(pixels[used]),
-            [[(new_row[row], label) for row, label in part] for part in parts])
+    train, val, test = ([(new_row[row], label) for row, label in part] for part in parts)
+    return replace(splits, train=train, val=val, test=test, pixels=np.ascontiguousarray(splits.pixels[used]))
 
 
 def load_cifar(data_dir: Path, *, classes: Sequence[str] | None, limit_per_class: int | None,
@@ -105,14 +103,13 @@ def load_cifar(data_dir: Path, *, classes: Sequence[str] | None, limit_per_class
     """CIFAR-10, or the subset of `classes` relabelled 0..len(classes)-1 in that order."""
     folder = find_folder(data_dir)
     if folder is None and download_missing:
-        data_dir.mkdir(parents=True, exist_ok=True)
         if progress:
             progress(f"downloading CIFAR-10 into {data_dir}")
         download(data_dir)
         folder = find_folder(data_dir)
     if folder is None:
-        raise TunebenchError(f"CIFAR-10 not found in {data_dir}: expected {data_dir}/{FOLDER}/data_batch_1..5 "
-                             f"(pass --download to fetch it, or unpack {URL} there)")
+        raise DatasetNotFound(f"CIFAR-10 not found in {data_dir}: expected {data_dir}/{FOLDER}/data_batch_1..5",
+                              f"pass --download to fetch it, or unpack {URL} there")
 
     names = read_label_names(folder)
     if progress:
@@ -141,20 +138,18 @@ def load_cifar(data_dir: Path, *, classes: Sequence[str] | None, limit_per_class
     pool = [s for s, t in zip(samples, kept_test) if not t]
     test = [s for s, t in zip(samples, kept_test) if t]
     train, val = stratified_split(pool, VAL_FRACTION, SPLIT_SEED)
-    parts = [first_per_class(part, limit_per_class) for part in (train, val, test)]
-    pixels, (train, val, test) = _compact(pixels, parts)
     source = f"{TEST_BATCH} as test; 10% of data_batch_1..5 as val, stratified (seed {SPLIT_SEED})"
-    return ImageSplits(classes, train, val, test, [], source, pixels=pixels)
+    return _compact(limited(ImageSplits(classes, train, val, test, [], source, pixels=pixels), limit_per_class))
 
 
-@DATASETS.register("cifar10")
+@DATASETS.register("cifar10", downloads=True)
 def cifar10(data_dir: Path, *, limit_per_class: int | None = None, download_missing: bool = False,
             progress: Callable[[str], None] | None = None) -> ImageSplits:
     return load_cifar(data_dir, classes=None, limit_per_class=limit_per_class,
                       download_missing=download_missing, progress=progress)
 
 
-@DATASETS.register("cifar5")
+@DATASETS.register("cifar5", downloads=True)
 def cifar5(data_dir: Path, *, limit_per_class: int | None = None, download_missing: bool = False,
            progress: Callable[[str], None] | None = None) -> ImageSplits:
     return load_cifar(data_dir, classes=CIFAR5_CLASSES, limit_per_class=limit_per_class,

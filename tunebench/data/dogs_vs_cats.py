@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Callable
 
 from tunebench import TunebenchError
+from tunebench.data.download import DatasetNotFound
 from tunebench.data.images import ImageSplits, Sample, find_unreadable
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import SPLIT_SEED, first_per_class, train_val_test
+from tunebench.data.splits import SPLIT_SEED, limited, train_val_test
 
 CLASSES = ["cat", "dog"]
 KAGGLE = "kaggle competitions download -c dogs-vs-cats"
@@ -38,17 +39,14 @@ def find_train_folder(data_dir: Path) -> Path | None:
     return None
 
 
-@DATASETS.register("dogs-vs-cats")
-def dogs_vs_cats(data_dir: Path, *, limit_per_class: int | None = None, download_missing: bool = False,
-                 progress: Callable[[str], None] | None = None, split: str | None = None) -> ImageSplits:
-    split = split or DEFAULT_SPLIT
-    if split not in SPLITS:
-        raise TunebenchError(f"unknown split {split!r} for dogs-vs-cats (choose {' or '.join(SPLITS)})")
+@DATASETS.register("dogs-vs-cats", splits=tuple(SPLITS), default_split=DEFAULT_SPLIT, downloads=False)  # Kaggle
+def dogs_vs_cats(data_dir: Path, *, split: str, limit_per_class: int | None = None,
+                 progress: Callable[[str], None] | None = None) -> ImageSplits:
     folder = find_train_folder(data_dir)
     if folder is None:
-        cannot = "it cannot be downloaded automatically; " if download_missing else ""
-        raise TunebenchError(f"Dogs vs Cats not found in {data_dir}: expected {data_dir}/train/cat.N.jpg and "
-                             f"dog.N.jpg ({cannot}run `{KAGGLE}` and unpack train.zip into {data_dir})")
+        raise DatasetNotFound(
+            f"Dogs vs Cats not found in {data_dir}: expected {data_dir}/train/cat.N.jpg and dog.N.jpg",
+            f"run `{KAGGLE}` and unpack train.zip into {data_dir}")
 
     samples: list[Sample] = [(str(p), CLASSES.index(p.name.split(".", 1)[0].lower())) for p in _labelled(folder)]
     for label, name in enumerate(CLASSES):
@@ -58,6 +56,5 @@ def dogs_vs_cats(data_dir: Path, *, limit_per_class: int | None = None, download
     samples = [s for s in samples if s[0] not in unreadable]
     test_fraction, val_fraction = SPLITS[split]
     train, val, test = train_val_test(samples, test=test_fraction, val=val_fraction)
-    train, val, test = (first_per_class(part, limit_per_class) for part in (train, val, test))
-    return ImageSplits(list(CLASSES), train, val, test, sorted(unreadable.items()),
-                       f"stratified {split} (seed {SPLIT_SEED})")
+    return limited(ImageSplits(list(CLASSES), train, val, test, sorted(unreadable.items()),
+                               f"stratified {split} (seed {SPLIT_SEED})"), limit_per_class)

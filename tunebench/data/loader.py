@@ -8,6 +8,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from tunebench.data.images import ImageSplits, Sample
+from tunebench.data.transforms import resize_side
+from tunebench.settings import DataSettings
 
 
 class ImageDataset(Dataset):
@@ -26,9 +28,11 @@ class ImageDataset(Dataset):
         return self.transform(self.splits.open(key, self.min_side)), label
 
 
-def make_loader(splits: ImageSplits, samples: Sequence[Sample], transform: Callable, *, batch_size: int,
-                shuffle: bool, workers: int = 0, seed: int = 0, min_side: int | None = None) -> DataLoader:
+def make_loader(splits: ImageSplits, samples: Sequence[Sample], transform: Callable, data: DataSettings, *,
+                shuffle: bool, seed: int = 0) -> DataLoader:
+    """Batches of `data.batch_size` decoded by `data.workers` processes; JPEGs decoded at the smallest scale that
+    still covers the resize (resize_side)."""
     generator = torch.Generator().manual_seed(seed)
-    return DataLoader(ImageDataset(splits, samples, transform, min_side), batch_size=batch_size, shuffle=shuffle,
-                      num_workers=workers, generator=generator, pin_memory=torch.cuda.is_available(),
-                      persistent_workers=workers > 0)
+    dataset = ImageDataset(splits, samples, transform, resize_side(data.image_size))
+    return DataLoader(dataset, batch_size=data.batch_size, shuffle=shuffle, num_workers=data.workers,
+                      generator=generator, pin_memory=torch.cuda.is_available(), persistent_workers=data.workers > 0)

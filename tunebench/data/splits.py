@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import replace
 from typing import Sequence
 
-from tunebench.data.images import Sample
+from tunebench.data.images import ImageSplits, Sample
 
 SPLIT_SEED = 0  # the split is part of the dataset, not of the search: every search sees the same one
 
@@ -51,3 +52,12 @@ def first_per_class(samples: Sequence[Sample], limit: int | None) -> list[Sample
             seen[sample[1]] += 1
             kept.append(sample)
     return kept
+
+
+def limited(splits: ImageSplits, limit_per_class: int | None) -> ImageSplits:
+    """The splits with only the first `limit_per_class` samples of every class in each of train, val and test
+    (first_per_class); the same splits when the limit is None."""
+    if limit_per_class is None:
+        return splits
+    return replace(splits, train=first_per_class(splits.train, limit_per_class),
+                   val=first_per_class(splits.val, limit_per_class), test=first_per_class(splits.test, limit_per_class))

@@ -2,7 +2,9 @@
 
 resize     crop:   Resize(side * 256/224) -> CenterCrop(side), report 003's Resize 256 / CenterCrop 224
            square: Resize((side, side)), as Keras' target_size and report 002's 224x224
-normalize  auto:     ImageNet statistics for pretrained weights, 0.5 otherwise (report 003)
+normalize  auto:     what the model's initial weights expect (the model registry says; resolved above this
+                     layer): imagenet for ImageNet weights, scratch otherwise (report 003)
+           scratch:  mean and std 0.5
            imagenet: ImageNet mean/std (torchvision's pretrained weights expect them)
            cifar10:  per-channel standardisation with CIFAR-10's training-set statistics (report 001)
            unit:     pixels / 255 only (Keras' rescale=1/255, report 004)
@@ -14,26 +16,28 @@ from __future__ import annotations
 import torch
 from torchvision.transforms import v2
 
-SCRATCH_NORMALIZATION = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-IMAGENET_NORMALIZATION = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-CIFAR10_NORMALIZATION = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
+from tunebench.settings import DataSettings
+
+STATISTICS = {  # (mean, std) per channel; None: pixels / 255 only
+    "scratch": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "unit": None,
+}
 
 RESIZES = ("crop", "square")
-NORMALIZATIONS = ("auto", "imagenet", "cifar10", "unit")
+NORMALIZATIONS = ("auto", *STATISTICS)
 COLORS = ("rgb", "grayscale")
 AUGMENTATIONS = ("none", "flip_rotate_perspective", "flip_rotate_perspective_jitter",
                  "flip_rotate_perspective_gray_jitter", "rot90", "cifar", "keras")
 
 
-def normalization(weights: str, normalize: str = "auto") -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+def normalization(normalize: str) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
     """(mean, std) to normalise with, or None for pixels / 255 only."""
-    if normalize == "unit":
-        return None
-    if normalize == "cifar10":
-        return CIFAR10_NORMALIZATION
-    if normalize == "imagenet" or weights == "imagenet":
-        return IMAGENET_NORMALIZATION
-    return SCRATCH_NORMALIZATION
+    if normalize not in STATISTICS:
+        raise ValueError(f"normalize must be one of {tuple(STATISTICS)} here, not {normalize!r} "
+                         f"('auto' is resolved from the model's weights before the data is prepared)")
+    return STATISTICS[normalize]
 
 
 def resize_side(image_size: int) -> int:
@@ -81,23 +85,21 @@ def sizing(image_size: int, resize: str = "crop") -> list:
             else [v2.Resize((image_size, image_size))])
 
 
-def channel_stats(weights: str = "none", normalize: str = "auto",
-                  color: str = "rgb") -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+def channel_stats(normalize: str, color: str = "rgb") -> tuple[tuple[float, ...], tuple[float, ...]] | None:
     """(mean, std) per channel of the model's input (the first channel's for grayscale), or None: pixels / 255."""
-    stats = normalization(weights, normalize)
+    stats = normalization(normalize)
     if stats is None or color != "grayscale":
         return stats
     return stats[0][:1], stats[1][:1]
 
 
-def image_transform(image_size: int, weights: str = "none", augment: str = "none", *, resize: str = "crop",
-                    normalize: str = "auto", color: str = "rgb") -> v2.Compose:
+def image_transform(data: DataSettings, augment: str = "none") -> v2.Compose:
     """PIL RGB image -> float tensor (channels, image_size, image_size), channels 3 or 1 (grayscale)."""
-    stats = channel_stats(weights, normalize, color)
+    stats = channel_stats(data.normalize, data.color)
     return v2.Compose([
-        *sizing(image_size, resize),
+        *sizing(data.image_size, data.resize),
         *_augmentation(augment),
-        *([v2.Grayscale(num_output_channels=1)] if color == "grayscale" else []),
+        *([v2.Grayscale(num_output_channels=1)] if data.color == "grayscale" else []),
         v2.ToImage(),
         v2.ToDtype(torch.float32, scale=True),
         *([v2.Normalize(*stats)] if stats else []),
@@ -111,9 +113,6 @@ def cached_transform(image_size: int, resize: str = "crop", color: str = "rgb") 
                        *([v2.Grayscale(num_output_channels=1)] if color == "grayscale" else []), v2.ToImage()])
 
 
-def transform_for(config, train: bool) -> v2.Compose:
-    """A trial's transform from its config (augmentation on the training split only)."""
-    return image_transform(config["image_size"], config.get("weights", "none"),
-                           config.get("augment", "none") if train else "none",
-                           resize=config.get("resize", "crop"), normalize=config.get("normalize", "auto"),
-                           color=config.get("color", "rgb"))
+def transform_for(data: DataSettings, train: bool) -> v2.Compose:
+    """A trial's transform (augmentation on the training split only)."""
+    return image_transform(data, data.augment if train else "none")

@@ -1,15 +1,24 @@
-"""Model registry and the registered models."""
+"""Model registry, the registered models and the frozen feature extractors.
 
-from tunebench.models import tiny as _tiny  # noqa: F401  (registers tiny-cnn)
-from tunebench.models import torchvision_models as _torchvision_models  # noqa: F401
-from tunebench.models import cbam_resnet as _cbam_resnet  # noqa: F401  (registers resnet50-modified)
-from tunebench.models import inception as _inception  # noqa: F401  (registers inception-transfer)
-from tunebench.models import cifar_cnn as _cifar_cnn  # noqa: F401  (registers cifar-cnn)
-from tunebench.models import catsdogs_cnn as _catsdogs_cnn  # noqa: F401  (registers catsdogs-cnn)
-from tunebench.models import transfer as _transfer  # noqa: F401  (registers transfer)
-from tunebench.models.registry import MODELS, build_model, model_hparams, set_freeze, trainable_parameters
-from tunebench.models.torchvision_models import fetch_weights
-from tunebench.models.weights import BACKBONE, IMAGENET_SOURCES, imagenet_sources
+Importing a model module registers its models; everything a caller needs is re-exported here.
+"""
 
-__all__ = ["BACKBONE", "IMAGENET_SOURCES", "MODELS", "build_model", "fetch_weights", "imagenet_sources",
-           "model_hparams", "set_freeze", "trainable_parameters"]
+from tunebench.models import (catsdogs_cnn, cbam_resnet, cifar_cnn, feature_extractors, inception, tiny,
+                              torchvision_models, transfer)
+from tunebench.models.feature_extractors import (EXTRACTORS, ExtractorSpec, build_extractor, extractor_names,
+                                                 extractor_normalization, extractor_sources, feature_dim)
+from tunebench.models.registry import (FREEZE_MODES, MODELS, WEIGHTS, ModelSpec, build_model, imagenet_sources,
+                                       input_normalization, model_hparams, set_freeze, trainable_parameters,
+                                       with_recipe)
+from tunebench.models.resnets import MAX_FREEZE_DEPTH
+from tunebench.models.weights import fetch_weights
+
+__all__ = [
+    "EXTRACTORS", "ExtractorSpec", "FREEZE_MODES", "MAX_FREEZE_DEPTH", "MODELS", "ModelSpec", "WEIGHTS",
+    "build_extractor", "build_model", "extractor_names", "extractor_normalization", "extractor_sources",
+    "feature_dim", "fetch_weights", "imagenet_sources", "input_normalization", "model_hparams", "set_freeze",
+    "trainable_parameters", "with_recipe",
+    # the model modules (importing them registers their models)
+    "catsdogs_cnn", "cbam_resnet", "cifar_cnn", "feature_extractors", "inception", "tiny", "torchvision_models",
+    "transfer",
+]

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from tunebench.models.registry import MODELS
+from tunebench.models.keras_init import glorot_uniform, he_uniform
+from tunebench.models.registry import MODELS, field_names
 
 CHANNELS = {"rgb": 3, "grayscale": 1}
 
@@ -44,50 +45,64 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
-def _he_uniform(layer: nn.Conv2d | nn.Linear) -> nn.Conv2d | nn.Linear:
-    nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
-    nn.init.zeros_(layer.bias)
-    return layer
+@dataclass(frozen=True)
+class CatsDogsHParams:
+    """The hyperparameters catsdogs-cnn reads. None: the variant's value."""
+
+    variant: str = "base"
+    conv_1_filter: int | None = None
+    conv_2_filter: int | None = None
+    conv_3_filter: int | None = None
+    dropout_1: float = 0.2
+    dropout_2: float = 0.2
+    dropout_3: float = 0.2
+    dropout_4: float | None = None
+    dense_1_units: int = 256
+    color: str = "rgb"
+    image_size: int = 200
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {sorted(VARIANTS)}, not {self.variant!r}")
+        if self.color not in CHANNELS:
+            raise ValueError(f"color must be one of {sorted(CHANNELS)}, not {self.color!r}")
+        if self.image_size < 8:
+            raise ValueError(f"image_size must be at least 8 (three 2x2 poolings), not {self.image_size}")
+
+    @property
+    def filters(self) -> tuple[int, int, int]:
+        chosen = (self.conv_1_filter, self.conv_2_filter, self.conv_3_filter)
+        defaults = VARIANTS[self.variant].filters
+        return tuple(int(c) if c is not None else default for c, default in zip(chosen, defaults))
+
+    @property
+    def dropouts(self) -> tuple[float, float, float, float]:
+        dropout_4 = VARIANTS[self.variant].dropout_4 if self.dropout_4 is None else self.dropout_4
+        return (self.dropout_1, self.dropout_2, self.dropout_3, dropout_4)
 
 
 class CatsDogsCNN(nn.Module):
-    def __init__(self, num_classes: int, filters: tuple[int, int, int], convs_per_block: int,
-                 dropouts: tuple[float, float, float, float], dense_1_units: int = 256, in_channels: int = 3,
-                 image_size: int = 200) -> None:
+    def __init__(self, num_classes: int, hp: CatsDogsHParams = CatsDogsHParams()) -> None:
         super().__init__()
-        if image_size < 8:
-            raise ValueError(f"image_size must be at least 8 (three 2x2 poolings), not {image_size}")
         layers: list[nn.Module] = []
-        c_in = in_channels
-        for c_out, dropout in zip(filters, dropouts[:3]):
-            for _ in range(convs_per_block):
-                layers += [_he_uniform(nn.Conv2d(c_in, c_out, 3, padding="same")), nn.ReLU()]
+        c_in = CHANNELS[hp.color]
+        for c_out, dropout in zip(hp.filters, hp.dropouts[:3]):
+            for _ in range(VARIANTS[hp.variant].convs_per_block):
+                layers += [he_uniform(nn.Conv2d(c_in, c_out, 3, padding="same")), nn.ReLU()]
                 c_in = c_out
             layers += [nn.MaxPool2d(2), nn.Dropout(dropout)]
         self.features = nn.Sequential(*layers, nn.Flatten())
-        side = image_size // 8
-        output = nn.Linear(dense_1_units, num_classes)
-        nn.init.xavier_uniform_(output.weight)
-        nn.init.zeros_(output.bias)
+        side = hp.image_size // 8
+        units = int(hp.dense_1_units)
+        output = glorot_uniform(nn.Linear(units, num_classes))  # built first, as before: same random draws
         self.classifier = nn.Sequential(
-            _he_uniform(nn.Linear(c_in * side * side, dense_1_units)), nn.ReLU(), nn.Dropout(dropouts[3]), output)
+            he_uniform(nn.Linear(c_in * side * side, units)), nn.ReLU(), nn.Dropout(hp.dropouts[3]), output)
 
     def forward(self, x):
         return self.classifier(self.features(x))
 
 
-@MODELS.register("catsdogs-cnn")
-def catsdogs_cnn(num_classes: int, variant: str = "base", conv_1_filter: int | None = None,
-                 conv_2_filter: int | None = None, conv_3_filter: int | None = None, dropout_1: float = 0.2,
-                 dropout_2: float = 0.2, dropout_3: float = 0.2, dropout_4: float | None = None,
-                 dense_1_units: int = 256, color: str = "rgb", image_size: int = 200) -> CatsDogsCNN:
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {sorted(VARIANTS)}, not {variant!r}")
-    if color not in CHANNELS:
-        raise ValueError(f"color must be one of {sorted(CHANNELS)}, not {color!r}")
-    spec = VARIANTS[variant]
-    chosen = (conv_1_filter, conv_2_filter, conv_3_filter)
-    filters = tuple(int(c) if c is not None else default for c, default in zip(chosen, spec.filters))
-    dropouts = (dropout_1, dropout_2, dropout_3, spec.dropout_4 if dropout_4 is None else dropout_4)
-    return CatsDogsCNN(num_classes, filters, spec.convs_per_block, dropouts, int(dense_1_units), CHANNELS[color],
-                       image_size)
+@MODELS.register("catsdogs-cnn", hparams=field_names(CatsDogsHParams))
+def catsdogs_cnn(num_classes: int, **hparams) -> CatsDogsCNN:
+    """`hparams`: the fields of CatsDogsHParams."""
+    return CatsDogsCNN(num_classes, CatsDogsHParams(**hparams))

@@ -23,10 +23,9 @@ import torch
 from torch import Tensor, nn
 from torchvision.models.resnet import Bottleneck, ResNet
 
-from tunebench.models.registry import MODELS
+from tunebench.models.registry import MODELS, check_weights
 from tunebench.models.resnets import freeze_resnet_stages
-from tunebench.models.torchvision_models import imagenet_weights
-from tunebench.models.weights import IMAGENET_SOURCES, Matched, load_matching
+from tunebench.models.weights import Matched, imagenet_weights, load_matching
 
 
 class ChannelAttention(nn.Module):
@@ -105,15 +104,12 @@ def load_imagenet(model: ResNet) -> Matched:
     return load_matching(model, state_dict, skip=("fc.",))
 
 
-@MODELS.register("resnet50-modified")
+@MODELS.register("resnet50-modified", imagenet=("resnet50",))
 def resnet50_modified(num_classes: int, weights: str = "none", freeze_depth: int = 0) -> nn.Module:
-    if weights not in ("none", "imagenet"):
-        raise ValueError(f"weights must be 'none' or 'imagenet', not {weights!r}")
+    check_weights(weights)
     model = modified_resnet50(num_classes)
     if weights == "imagenet":
         load_imagenet(model)
     freeze_resnet_stages(model, freeze_depth)
     return model
 
-
-IMAGENET_SOURCES["resnet50-modified"] = ("resnet50",)

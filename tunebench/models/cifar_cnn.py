@@ -19,9 +19,12 @@ Where the PyTorch version differs from the Keras original:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from torch import nn
 
-from tunebench.models.registry import MODELS
+from tunebench.models.keras_init import glorot_uniform, he_uniform
+from tunebench.models.registry import MODELS, field_names
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"mish": nn.Mish, "relu": nn.ReLU, "gelu": nn.GELU}
 
@@ -37,12 +40,6 @@ def _activation(name: str) -> nn.Module:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, not {name!r}") from None
 
 
-def _he_uniform(layer: nn.Conv2d | nn.Linear) -> nn.Conv2d | nn.Linear:
-    nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
-    nn.init.zeros_(layer.bias)
-    return layer
-
-
 class CifarCNN(nn.Module):
     def __init__(self, num_classes: int, activation: str = "mish",
                  dropouts: tuple[float, float, float, float] = (0.2, 0.3, 0.4, 0.5),
@@ -53,7 +50,7 @@ class CifarCNN(nn.Module):
         f = base_filters
 
         def conv_act_bn(c_in: int, c_out: int) -> list[nn.Module]:
-            conv = _he_uniform(nn.Conv2d(c_in, c_out, 3, padding="same"))
+            conv = he_uniform(nn.Conv2d(c_in, c_out, 3, padding="same"))
             return [conv, _activation(activation), nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.01)]
 
         self.features = nn.Sequential(
@@ -62,11 +59,9 @@ class CifarCNN(nn.Module):
             *conv_act_bn(2 * f, 4 * f), nn.MaxPool2d(2), nn.Dropout(dropouts[2]),
             nn.Flatten())
         side = image_size // 8
-        output = nn.Linear(128, num_classes)
-        nn.init.xavier_uniform_(output.weight)
-        nn.init.zeros_(output.bias)
+        output = glorot_uniform(nn.Linear(128, num_classes))  # built first, as before: same random draws
         self.classifier = nn.Sequential(
-            _he_uniform(nn.Linear(4 * f * side * side, 128)), _activation(activation),
+            he_uniform(nn.Linear(4 * f * side * side, 128)), _activation(activation),
             nn.BatchNorm1d(128, eps=1e-3, momentum=0.01), nn.Dropout(dropouts[3]),
             output)
 
@@ -78,8 +73,22 @@ class CifarCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
-@MODELS.register("cifar-cnn")
-def cifar_cnn(num_classes: int, activation: str = "mish", dropout_1: float = 0.2, dropout_2: float = 0.3,
-              dropout_3: float = 0.4, dropout_4: float = 0.5, base_filters: int = 32,
-              image_size: int = 32) -> CifarCNN:
-    return CifarCNN(num_classes, activation, (dropout_1, dropout_2, dropout_3, dropout_4), base_filters, image_size)
+@dataclass(frozen=True)
+class CifarHParams:
+    """The hyperparameters cifar-cnn reads, with the report's values as defaults."""
+
+    activation: str = "mish"
+    dropout_1: float = 0.2
+    dropout_2: float = 0.3
+    dropout_3: float = 0.4
+    dropout_4: float = 0.5
+    base_filters: int = 32
+    image_size: int = 32
+
+
+@MODELS.register("cifar-cnn", hparams=field_names(CifarHParams))
+def cifar_cnn(num_classes: int, **hparams) -> CifarCNN:
+    """`hparams`: the fields of CifarHParams."""
+    hp = CifarHParams(**hparams)
+    dropouts = (hp.dropout_1, hp.dropout_2, hp.dropout_3, hp.dropout_4)
+    return CifarCNN(num_classes, hp.activation, dropouts, hp.base_filters, hp.image_size)

@@ -20,18 +20,16 @@ from __future__ import annotations
 import torchvision
 from torch import Tensor, nn
 
-from tunebench.models.registry import MODELS
-from tunebench.models.torchvision_models import imagenet_weights
-from tunebench.models.weights import IMAGENET_SOURCES
+from tunebench.models.registry import MODELS, check_weights
+from tunebench.models.weights import imagenet_weights
 
 FEATURES = 2048  # inception_v3's pooled features
 
 
 class InceptionTransfer(nn.Module):
-    def __init__(self, num_classes: int, weights: str = "imagenet", head_dropout: float = 0.5) -> None:
+    def __init__(self, num_classes: int, weights: str = "none", head_dropout: float = 0.5) -> None:
         super().__init__()
-        if weights not in ("none", "imagenet"):
-            raise ValueError(f"weights must be 'none' or 'imagenet', not {weights!r}")
+        check_weights(weights)
         if weights == "imagenet":
             backbone = torchvision.models.inception_v3(weights=imagenet_weights("inception_v3"), aux_logits=False)
         else:
@@ -56,9 +54,7 @@ class InceptionTransfer(nn.Module):
         return self.head(self.backbone(x))
 
 
-@MODELS.register("inception-transfer")
-def inception_transfer(num_classes: int, weights: str = "imagenet", head_dropout: float = 0.5) -> nn.Module:
+@MODELS.register("inception-transfer", imagenet=("inception_v3",))
+def inception_transfer(num_classes: int, weights: str = "none", head_dropout: float = 0.5) -> nn.Module:
     return InceptionTransfer(num_classes, weights=weights, head_dropout=head_dropout)
 
-
-IMAGENET_SOURCES["inception-transfer"] = ("inception_v3",)

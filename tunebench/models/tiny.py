@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from tunebench.models.registry import MODELS, set_freeze
+from tunebench.models.registry import MODELS, check_weights, set_freeze
 
 
 class TinyCNN(nn.Module):
@@ -21,6 +21,7 @@ class TinyCNN(nn.Module):
 
 @MODELS.register("tiny-cnn")
 def tiny_cnn(num_classes: int, weights: str = "none", freeze: str = "none") -> nn.Module:
+    check_weights(weights)
     if weights != "none":
         raise ValueError("tiny-cnn has no pretrained weights")
     model = TinyCNN(num_classes)

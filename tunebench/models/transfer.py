@@ -8,8 +8,8 @@ The model starts in stage 1 (`model.stage == 1`: the whole backbone frozen, only
 `model.fine_tune()` switches to stage 2 as the report did: VGG16 unfreezes every layer; MobileNetV2 unfreezes
 from Keras `block_16_expand` on, i.e. torchvision `features[17:]` (block_16 and the final 1x1 Conv_1 — Keras'
 expanded_conv is features[1], block_N is features[N + 1]), BatchNorm kept frozen. `REPORT_RECIPES` holds the
-report's optimizer, learning rates and epochs per stage; the trainer fills a config value of None from it and
-continues at `fine_tune_lr` after `fine_tune()`, as the report's recompile did.
+report's optimizer, learning rates and epochs per stage, declared as the model's recipes: the trainer fills a
+config value of None from it (`tunebench.models.with_recipe`) and continues at `fine_tune_lr` after `fine_tune()`, as the report's recompile did.
 
 Where the PyTorch version differs from the Keras original:
 - Weights: torchvision's IMAGENET1K_V1 (`weights="imagenet"`), not the Keras applications' weights. They expect
@@ -35,9 +35,9 @@ import torchvision
 from torch import nn
 from torchvision.ops import FrozenBatchNorm2d
 
-from tunebench.models.registry import MODELS
-from tunebench.models.torchvision_models import imagenet_weights
-from tunebench.models.weights import BACKBONE, IMAGENET_SOURCES
+from tunebench.models.keras_init import glorot_uniform, he_uniform
+from tunebench.models.registry import MODELS, check_weights
+from tunebench.models.weights import imagenet_weights
 
 # The report's recipe per backbone ("Transfer Learning" / "Fine Tuning" code and the VGG16 vs MobileNetV2 table):
 # optimizer and learning rate of stage 1, learning rate of stage 2, and the epochs it trained in each stage.
@@ -48,22 +48,6 @@ REPORT_RECIPES: dict[str, dict[str, Any]] = {
 
 # First torchvision `features` index that stage 2 unfreezes (vgg16: all; mobilenet_v2: Keras block_16_expand on).
 FINE_TUNE_FROM = {"vgg16": 0, "mobilenet_v2": 17}
-
-WEIGHTS = ("none", "imagenet")
-
-
-def _dense(c_in: int, c_out: int) -> nn.Linear:
-    layer = nn.Linear(c_in, c_out)
-    nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
-    nn.init.zeros_(layer.bias)
-    return layer
-
-
-def _output(c_in: int, num_classes: int) -> nn.Linear:
-    layer = nn.Linear(c_in, num_classes)
-    nn.init.xavier_uniform_(layer.weight)
-    nn.init.zeros_(layer.bias)
-    return layer
 
 
 class TransferModel(nn.Module):
@@ -99,14 +83,15 @@ class TransferModel(nn.Module):
 def _vgg16(num_classes: int, weights, image_size: int) -> TransferModel:
     features = torchvision.models.vgg16(weights=weights).features
     side = image_size // 32
-    head = nn.Sequential(_dense(512 * side * side, 256), nn.ReLU(), _dense(256, 256), nn.ReLU(),
-                         _output(256, num_classes))
+    head = nn.Sequential(he_uniform(nn.Linear(512 * side * side, 256)), nn.ReLU(), he_uniform(nn.Linear(256, 256)),
+                         nn.ReLU(), glorot_uniform(nn.Linear(256, num_classes)))
     return TransferModel(features, nn.Flatten(), head, FINE_TUNE_FROM["vgg16"])
 
 
 def _mobilenet_v2(num_classes: int, weights, image_size: int) -> TransferModel:
     features = torchvision.models.mobilenet_v2(weights=weights, norm_layer=FrozenBatchNorm2d).features
-    head = nn.Sequential(_dense(1280, 128), nn.ReLU(), _dense(128, 64), nn.ReLU(), _output(64, num_classes))
+    head = nn.Sequential(he_uniform(nn.Linear(1280, 128)), nn.ReLU(), he_uniform(nn.Linear(128, 64)), nn.ReLU(),
+                         glorot_uniform(nn.Linear(64, num_classes)))
     return TransferModel(features, nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), head,
                          FINE_TUNE_FROM["mobilenet_v2"])
 
@@ -114,16 +99,12 @@ def _mobilenet_v2(num_classes: int, weights, image_size: int) -> TransferModel:
 BACKBONES = {"vgg16": _vgg16, "mobilenet_v2": _mobilenet_v2}
 
 
-IMAGENET_SOURCES["transfer"] = (BACKBONE,)
-
-
-@MODELS.register("transfer")
-def transfer(num_classes: int, backbone: str = "vgg16", weights: str = "imagenet",
-             image_size: int = 224) -> TransferModel:
+@MODELS.register("transfer", backbones=tuple(BACKBONES), recipes=REPORT_RECIPES)
+def transfer(num_classes: int, backbone: str = "vgg16", weights: str = "none", image_size: int = 224) -> TransferModel:
+    """weights="imagenet" loads the ImageNet weights of `backbone` (the registry's imagenet_sources says so)."""
     if backbone not in BACKBONES:
         raise ValueError(f"backbone must be one of {sorted(BACKBONES)}, not {backbone!r}")
-    if weights not in WEIGHTS:
-        raise ValueError(f"weights must be one of {WEIGHTS}, not {weights!r}")
+    check_weights(weights)
     if image_size < 32:
         raise ValueError(f"image_size must be at least 32 (the backbones downsample by 32), not {image_size}")
     enum = imagenet_weights(backbone) if weights == "imagenet" else None

@@ -1,45 +1,43 @@
-"""Which ImageNet weights a model loads, and loading the tensors of a checkpoint that fit a changed model.
+"""ImageNet weights: torchvision's IMAGENET1K_V1 checkpoints, fetching them into torch's cache, and loading the
+tensors of a checkpoint that fit a changed model.
 
-`IMAGENET_SOURCES` maps a registered model name to the torchvision models whose IMAGENET1K_V1 weights it
-loads when built with weights="imagenet"; the search prefetches them (`fetch_weights`) before any trial
-starts. Each model module adds its own entries next to its `@MODELS.register`:
-
-    IMAGENET_SOURCES["resnet50-modified"] = ("resnet50",)
-    IMAGENET_SOURCES["transfer"] = (BACKBONE,)      # the model's `backbone` hyperparameter names the weights
-
-A registered model without an entry loads no ImageNet weights (tiny-cnn, cifar-cnn, ...).
+Which checkpoints a model loads is declared where it registers (`ModelSpec.imagenet`, `ModelSpec.backbones`,
+see `tunebench.models.registry.imagenet_sources`); the search fetches them (`fetch_weights`) before any trial
+starts, so trials never download.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Mapping, NamedTuple
 
 import torch
+import torchvision
 from torch import nn
 
 from tunebench import TunebenchError
-from tunebench.models.registry import MODELS
-
-BACKBONE = "<backbone>"
-"""Placeholder in an IMAGENET_SOURCES entry: replaced by the `backbone` argument of `imagenet_sources`."""
-
-IMAGENET_SOURCES: dict[str, tuple[str, ...]] = {}
 
 
-def imagenet_sources(model: str, backbone: str | None = None) -> list[str]:
-    """The torchvision model names whose IMAGENET1K_V1 weights model `model` loads (each once, in order)."""
-    if model not in IMAGENET_SOURCES:
-        MODELS.get(model)  # unknown model -> TunebenchError listing the known ones
-        return []
-    sources: list[str] = []
-    for source in IMAGENET_SOURCES[model]:
-        if source == BACKBONE:
-            if backbone is None:
-                raise TunebenchError(f"model '{model}' loads the ImageNet weights of its backbone: give a backbone")
-            source = backbone
-        if source not in sources:
-            sources.append(source)
-    return sources
+def imagenet_weights(name: str) -> torchvision.models.WeightsEnum:
+    """The IMAGENET1K_V1 weights enum of torchvision model `name` (the weights the reports used)."""
+    return torchvision.models.get_model_weights(name).IMAGENET1K_V1
+
+
+def weights_file(name: str) -> str:
+    """Where torch's cache keeps the ImageNet weights of `name`."""
+    url = imagenet_weights(name).url
+    return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(url))
+
+
+def fetch_weights(name: str) -> None:
+    """Download the ImageNet weights into the cache now, so trials never download (one-line error offline)."""
+    weights = imagenet_weights(name)
+    try:
+        weights.get_state_dict(progress=True, check_hash=True)
+    except Exception as exc:  # URLError, HTTPError, hash mismatch
+        raise TunebenchError(
+            f"could not download ImageNet weights for {name} ({type(exc).__name__}: {exc}); "
+            f"put {os.path.basename(weights.url)} from {weights.url} at {weights_file(name)}") from None
 
 
 class Matched(NamedTuple):

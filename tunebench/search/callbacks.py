@@ -8,9 +8,9 @@ from typing import Any, Mapping
 
 from ray.tune import Callback
 
-from tunebench.reports import BEST_OF, PARENT_TAG, best_so_far, epoch_metrics, trial_outcome
 from tunebench.signals import note_interrupts
-from tunebench.tracking import EPOCH_KEY, TRIAL_TAG, Tracker
+from tunebench.tracking import Tag, Tracker
+from tunebench.trials import BEST_OF, EPOCH_KEY, ERROR, best_so_far, epoch_metrics, trial_outcome
 
 
 class InterruptWatch(Callback):
@@ -61,7 +61,7 @@ class TrialRuns(Callback):
         if run_id is None:
             run_id = self.tracker.start_run(
                 self.experiment_id, str(trial), trial.config,
-                {PARENT_TAG: self.parent_run_id, TRIAL_TAG: trial.trial_id})
+                {Tag.PARENT: self.parent_run_id, Tag.TRIAL: trial.trial_id})
             self.runs[trial.trial_id] = run_id
             self.logged[trial.trial_id] = set()
             return
@@ -95,7 +95,7 @@ class TrialRuns(Callback):
             return
         last = trial.last_result or {}
         self.tracker.log_batch(run_id, metrics=self.best.pop(trial.trial_id, {}),  # best_val_acc, best_val_loss, ...
-                               tags={**(tags or {}), "outcome": outcome, "epochs_run": last.get("epoch", 0)})
+                               tags={**(tags or {}), Tag.OUTCOME: outcome, Tag.EPOCHS_RUN: last.get("epoch", 0)})
         self.tracker.end_run(run_id, status)
 
     def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
@@ -106,5 +106,5 @@ class TrialRuns(Callback):
         if self.runs.get(trial.trial_id) and trial.error_file:
             lines = Path(trial.error_file).read_text(errors="replace").strip().splitlines() \
                 if Path(trial.error_file).is_file() else []
-            tags = {"error_file": trial.error_file, "error": lines[-1] if lines else "unknown"}
-        self._end(trial, "FAILED", "error", tags)
+            tags = {Tag.ERROR_FILE: trial.error_file, Tag.ERROR: lines[-1] if lines else "unknown"}
+        self._end(trial, "FAILED", ERROR, tags)

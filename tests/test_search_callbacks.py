@@ -7,7 +7,7 @@ from mlflow.tracking import MlflowClient
 from ray.tune.experiment import Trial
 
 from tunebench.tracking import Tracker
-from tunebench.tune_callbacks import TrialRuns
+from tunebench.search.callbacks import TrialRuns
 
 
 def _trial(trial_id: str, lr: float = 0.1) -> Trial:

@@ -1,0 +1,145 @@
+"""The search algorithms and trial schedulers a search can use: one table each, from which the CLI takes its
+choices and help. A new one is one entry here (its Ray Tune object is built when a search starts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from tunebench.search.options import SearchOptions
+    from tunebench.search.plan import SearchPlan
+
+
+def _as_asked(swept: dict[str, Any], requested: int) -> int:
+    return requested
+
+
+def _once(swept: dict[str, Any], requested: int) -> int:
+    return 1  # Tune runs every point of a grid_search once per sample
+
+
+def _each_value(swept: dict[str, Any], requested: int) -> int:
+    return sum(len(values) for values in swept.values())  # at most: each round keeps one value of its key
+
+
+def _domains(config: dict[str, Any], swept: dict[str, Any]) -> dict[str, Any]:
+    return {**config, **swept}
+
+
+def _grid_space(config: dict[str, Any], swept: dict[str, Any]) -> dict[str, Any]:
+    from ray import tune
+
+    return {**config, **{k: tune.grid_search(list(v)) for k, v in swept.items()}}
+
+
+def _fixed(config: dict[str, Any], swept: dict[str, Any]) -> dict[str, Any]:
+    return dict(config)  # the searcher suggests the swept keys itself
+
+
+def _start_from_defaults(config: dict[str, Any], swept: dict[str, Any]) -> dict[str, Any]:
+    """Each round starts from the default where the report swept it, else from the first value."""
+    return {**config, **{key: config[key] if config[key] in values else values[0] for key, values in swept.items()}}
+
+
+def _unchanged(config: dict[str, Any], swept: dict[str, Any]) -> dict[str, Any]:
+    return config
+
+
+@dataclass(frozen=True)
+class SearchMethod:
+    """How configurations are proposed.
+
+    searcher       builds the Ray Tune searcher
+    report_values  sweeps the report's values (Benchmark.grid, swept keys as lists) instead of the search space
+                   (Benchmark.space, Tune domains); --set a=1,2 restricts a key to a list or a choice accordingly
+    scheduler      the scheduler used when none is given
+    samples        (swept, --num-samples) -> the trials Tune is asked for
+    space          (fixed config, swept) -> Tune's param_space
+    start          (fixed config, swept) -> the config the first trial starts from
+    may_end_early  the searcher can end the search before `samples` trials
+    """
+
+    name: str
+    help: str
+    searcher: Callable[["SearchPlan", "SearchOptions"], Any]
+    report_values: bool = False
+    scheduler: str = "asha"
+    samples: Callable[[dict[str, Any], int], int] = _as_asked
+    space: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] = _domains
+    start: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] = _unchanged
+    may_end_early: bool = False
+
+
+@dataclass(frozen=True)
+class Scheduler:
+    """When trials stop early."""
+
+    name: str
+    help: str
+    build: Callable[["SearchPlan", "SearchOptions"], Any]
+
+
+def _optuna(plan: "SearchPlan", options: "SearchOptions"):
+    import optuna
+
+    from tunebench.search.optuna_searcher import DistinctOptunaSearch
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # Tune's table shows the trials
+    return DistinctOptunaSearch(seed=options.seed)
+
+
+def _variants(seeded: bool):
+    def build(plan: "SearchPlan", options: "SearchOptions"):
+        from ray.tune.search import BasicVariantGenerator
+
+        # Tune ignores TuneConfig's max_concurrent_trials for this searcher; it takes its own
+        return BasicVariantGenerator(random_state=options.seed if seeded else None,
+                                     max_concurrent=options.max_concurrent or 0)
+    return build
+
+
+def _coordinate(plan: "SearchPlan", options: "SearchOptions"):
+    from tunebench.search.coordinate import CoordinateSearch
+
+    return CoordinateSearch(plan.swept, plan.config)
+
+
+def _asha(plan: "SearchPlan", options: "SearchOptions"):
+    from ray.tune.schedulers import ASHAScheduler
+
+    return ASHAScheduler(time_attr="training_iteration", max_t=plan.max_epochs,
+                         grace_period=min(options.grace_period, plan.max_epochs), reduction_factor=3)
+
+
+def _fifo(plan: "SearchPlan", options: "SearchOptions"):
+    from ray.tune.schedulers import FIFOScheduler
+
+    return FIFOScheduler()
+
+
+SEARCHES: dict[str, SearchMethod] = {m.name: m for m in (
+    SearchMethod("optuna", "Optuna's TPE over the search space (the default)", _optuna),
+    SearchMethod("random", "random draws from the search space", _variants(seeded=True)),
+    SearchMethod("grid", "every combination of the report's values", _variants(seeded=False),
+                 report_values=True, scheduler="fifo", samples=_once, space=_grid_space),
+    SearchMethod("coordinate", "the report's 'keep the best, search the next': one key at a time over its values",
+                 _coordinate, report_values=True, scheduler="fifo", samples=_each_value, space=_fixed,
+                 start=_start_from_defaults, may_end_early=True),
+)}
+
+SCHEDULERS: dict[str, Scheduler] = {s.name: s for s in (
+    Scheduler("asha", "asynchronous successive halving: stops trials behind the others at rungs of epochs", _asha),
+    Scheduler("fifo", "every trial runs all its epochs", _fifo),
+)}
+
+
+def choices_help(table: dict[str, Any], default: Callable[[Any], str] | None = None) -> str:
+    """The CLI help of a table: 'name: help (default for ...)' per entry."""
+    return "; ".join(f"{name}: {entry.help}{default(entry) if default else ''}" for name, entry in table.items())
+
+
+def scheduler_default_note(scheduler: Scheduler) -> str:
+    users = [m.name for m in SEARCHES.values() if m.scheduler == scheduler.name]
+    return f" (default for {', '.join(users)})" if users else ""

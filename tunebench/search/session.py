@@ -1,0 +1,212 @@
+"""A search session: one run of `tunebench search`, new (`start`) or continued (`resume`). It holds what every step
+needs (benchmark, options, plan, where it is stored, the tracker, data, resources, MLflow ids) and runs the steps
+in order: load the data, start Ray, open the parent run, fit, finish."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import tunebench
+from tunebench import TunebenchError
+from tunebench.benchmark import Benchmark
+from tunebench.search import tuner
+from tunebench.search.cluster import check_reachable, init_ray, storage_folder
+from tunebench.search.options import SAVED, SearchOptions
+from tunebench.search.plan import SearchPlan, plan_search
+from tunebench.search.record import SEARCH_FILE, SearchRecord, find_search
+from tunebench.search.results import finish, interrupted
+from tunebench.signals import INTERRUPTED
+from tunebench.tracking import Tag, Tracker
+
+
+@dataclass
+class SearchSession:
+    benchmark: Benchmark
+    options: SearchOptions           # a resumed search's: as it was started
+    plan: SearchPlan
+    name: str
+    storage: Path
+    tracker: Tracker
+    trainable: type
+    say: Callable[[str], None] = print
+    record: SearchRecord | None = None  # a resumed search's search file
+    splits: Any = None               # set by run()
+    resources: tuple[float, float] = (1.0, 0.0)  # a trial's (cpus, gpus)
+    experiment_id: str = ""
+    parent: str = ""                 # the search's MLflow run
+    status: str = field(default="FAILED")
+
+    @property
+    def experiment_path(self) -> Path:
+        return self.storage / self.name
+
+    @property
+    def resumed(self) -> bool:
+        return self.record is not None
+
+    @classmethod
+    def start(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> SearchSession:
+        trainable = _trainable(benchmark)
+        plan = plan_search(benchmark, options)
+        tracker = _open_stores(options)
+        storage = storage_folder(options)
+        name = options.name or f"{benchmark.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if (storage / name / SEARCH_FILE).exists():
+            raise TunebenchError(f"a search named '{name}' exists in {storage}: continue it with --resume --name {name}")
+        return cls(benchmark, options, plan, name, storage, tracker, trainable, say)
+
+    @classmethod
+    def resume(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> SearchSession:
+        trainable = _trainable(benchmark)
+        name, record = find_search(benchmark, options.storage_path.expanduser().resolve(), options.name)
+        options = replace(options, tracking_uri=record.tracking_uri, data_dir=Path(record.data_dir),
+                          **{k: v for k, v in record.options.items() if k in SAVED})
+        if record.options:
+            plan = plan_search(benchmark, options)
+            plan.config = record.config  # with what the trials' device runs, as recorded at the start
+        else:  # a search file of tunebench 0.1.0 before the options were saved: Ray Tune's state has the rest
+            plan = SearchPlan(record.config, dict.fromkeys(record.swept), record.search, record.scheduler,
+                              record.num_samples, record.max_epochs)
+        tracker = _open_stores(options)
+        return cls(benchmark, options, plan, name, storage_folder(options), tracker, trainable, say, record)
+
+    def run(self) -> str:
+        """The search end to end; returns the MLflow id of its parent run."""
+        from tunebench.signals import sigint_kept, stop_signals_interrupt
+
+        self._load_data()
+        self.resources = init_ray(self.options)
+        stop_signals_interrupt()  # ray.init put its own SIGTERM handler in place
+        INTERRUPTED.clear()
+        self._open_parent_run()
+        try:
+            if self.resumed:
+                self._reopen_parent_run()
+            fitting = self._tuner()
+            samples = f"{'at most ' if self.plan.method.may_end_early else ''}{self.plan.num_samples} samples"
+            self.say(f"search {self.name}: {self.plan.search} + {self.plan.scheduler}, {samples} x "
+                     f"{self.plan.max_epochs} epochs; MLflow run {self.parent} in experiment '{self.benchmark.name}' "
+                     f"at {self.options.tracking_uri}")
+            with sigint_kept():
+                grid = fitting.fit()
+            self.status = finish(self, grid)
+            return self.parent
+        except KeyboardInterrupt:  # a second Ctrl-C (or SIGTERM) while Tune stopped, or one after the trials ended
+            self.status = "KILLED"
+            raise interrupted(self) from None
+        except TunebenchError as exc:
+            self.status = "KILLED" if exc.exit_code == 130 else self.status  # interrupted: resumable
+            raise
+        finally:
+            self.tracker.close_running(self.experiment_id, self.parent)
+            self.tracker.end_run(self.parent, self.status)
+
+    def _load_data(self) -> None:
+        from tunebench.data import build_dataset
+
+        options, dataset = self.options, self.benchmark.dataset
+        self.splits = build_dataset(dataset, options.data_dir, limit_per_class=self.plan.config.get("limit_per_class"),
+                                    download=options.download, progress=self.say, split=self.plan.config.get("split"))
+        _warn_skipped(self.splits.skipped)
+        self.say(f"{dataset}: {self.splits.num_classes} classes, {self.splits.sizes()} ({self.splits.split_source})")
+        if not self.splits.train or not self.splits.val:
+            raise TunebenchError(f"{dataset} in {options.data_dir}: no images left to train or validate on")
+        if not self.resumed and "imagenet" in self.plan.values("weights"):
+            from tunebench.models import fetch_weights
+
+            for source in self.plan.weight_sources():
+                fetch_weights(source)
+
+    def _open_parent_run(self) -> None:
+        """A new search: its parent run and search file, written as one step. A resumed one: its ids."""
+        from tunebench.signals import deferred_signals
+
+        if self.resumed:
+            self.parent, self.experiment_id = self.record.parent_run_id, self.record.experiment_id
+            return
+        plan, options = self.plan, self.options
+        # what the trials' device will run, recorded with every trial's config
+        plan.config.update(data_pipeline=options.data_pipeline, **asdict(options.accel.on(self.resources[1] > 0)))
+        self.experiment_id = self.tracker.experiment_id(self.benchmark.name)
+        with deferred_signals():  # a search's parent run exists exactly when its file does
+            self.parent = self.tracker.start_run(self.experiment_id, self.name, self._parent_params(),
+                                                 self._parent_tags())
+            SearchRecord(self.benchmark.name, self.parent, self.experiment_id, options.tracking_uri,
+                         str(options.data_dir), plan.config, list(plan.swept), plan.num_samples, plan.max_epochs,
+                         {key: getattr(options, key) for key in SAVED}, plan.search,
+                         plan.scheduler).write(self.experiment_path)
+
+    def _reopen_parent_run(self) -> None:
+        """The parent run RUNNING again; runs a killed driver left RUNNING marked KILLED (the trials Tune restores
+        reopen theirs when they start)."""
+        self.tracker.client.update_run(self.parent, status="RUNNING")
+        self.tracker.close_running(self.experiment_id, self.parent)
+
+    def _parent_params(self) -> dict[str, Any]:
+        plan, (cpus, gpus) = self.plan, self.resources
+        return {**{k: v for k, v in plan.config.items() if k not in plan.swept}, "swept": ",".join(plan.swept),
+                "search": plan.search, "scheduler": plan.scheduler, "num_samples": plan.num_samples,
+                "cpus_per_trial": cpus, "gpus_per_trial": gpus, "smoke": self.options.smoke}
+
+    def _parent_tags(self) -> dict[str, Any]:
+        return {Tag.BENCHMARK: self.benchmark.name, Tag.SEARCH: self.plan.search, Tag.SCHEDULER: self.plan.scheduler,
+                Tag.GIT_COMMIT: _git_commit(), Tag.VERSION: tunebench.__version__,
+                Tag.SEED_REPORT: self.benchmark.seed_report, Tag.RAY_EXPERIMENT: str(self.experiment_path)}
+
+    def _tuner(self):
+        if self.resumed and tuner.can_restore(self):
+            self.say(f"resuming search {self.name} (MLflow run {self.parent}); finished trials are kept, unfinished "
+                     f"ones continue from their last checkpoint{', errored ones too' if self.options.retry_errored else ''}")
+            return tuner.restore_tuner(self)
+        if self.resumed:
+            self.say(f"resuming search {self.name} (MLflow run {self.parent}): it was stopped before Ray Tune saved "
+                     f"its state, so its trials start again")
+        return tuner.build_tuner(self)
+
+
+def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> str:
+    """Run the search end to end (or resume it); returns the MLflow id of its parent run."""
+    session = (SearchSession.resume if options.resume else SearchSession.start)(benchmark, options, say)
+    return session.run()
+
+
+def _trainable(benchmark: Benchmark) -> type:
+    from tunebench.trainable import TRAINABLES
+
+    if benchmark.trainer not in TRAINABLES:
+        raise TunebenchError(f"{benchmark.name}: unknown trainer '{benchmark.trainer}' (one of {', '.join(TRAINABLES)})")
+    return TRAINABLES[benchmark.trainer]
+
+
+def _open_stores(options: SearchOptions) -> Tracker:
+    """The tracking store and a cluster's address, checked before any work starts."""
+    tracker = Tracker(options.tracking_uri)
+    if options.address and options.address != "auto":
+        check_reachable(options.address)
+    return tracker
+
+
+MAX_SKIPPED_SHOWN = 10
+
+
+def _warn_skipped(skipped: list[tuple[str, str]]) -> None:
+    """Unreadable images, on stderr: the first few by name, then how many more."""
+    import sys
+
+    for path, reason in skipped[:MAX_SKIPPED_SHOWN]:
+        print(f"warning: skipped {path}: {reason}", file=sys.stderr)
+    if len(skipped) > MAX_SKIPPED_SHOWN:
+        print(f"warning: skipped {len(skipped) - MAX_SKIPPED_SHOWN} more unreadable images", file=sys.stderr)
+
+
+def _git_commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(tunebench.__file__).parent,
+                              capture_output=True, text=True, timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"

@@ -1,0 +1,77 @@
+"""The Ray Tune Tuner of a search session: built new, or restored from Ray Tune's saved state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tunebench.search.callbacks import InterruptWatch, TrialRuns
+from tunebench.search.methods import SCHEDULERS
+
+if TYPE_CHECKING:
+    from tunebench.search.session import SearchSession
+
+
+def build_tuner(session: SearchSession):
+    """Searcher, scheduler, per-trial resources, checkpoints, the MLflow callback, the live progress table."""
+    from ray import tune
+
+    benchmark, plan, options = session.benchmark, session.plan, session.options
+    reporter = tune.CLIReporter(
+        parameter_columns=list(plan.swept),
+        metric_columns={"training_iteration": "epoch", "val_loss": "val_loss", "val_acc": "val_acc",
+                        **({benchmark.metric: benchmark.metric} if benchmark.metric not in ("val_loss", "val_acc")
+                           else {})},
+        max_report_frequency=10, sort_by_metric=True)
+    return tune.Tuner(
+        _trainable(session), param_space=plan.param_space(),
+        tune_config=tune.TuneConfig(metric=benchmark.metric, mode=benchmark.mode,
+                                    search_alg=plan.method.searcher(plan, options),
+                                    scheduler=SCHEDULERS[plan.scheduler].build(plan, options),
+                                    num_samples=plan.num_samples, max_concurrent_trials=options.max_concurrent,
+                                    trial_dirname_creator=trial_dirname,
+                                    reuse_actors=options.reuse_actors and _can_reuse(session.trainable)),
+        run_config=tune.RunConfig(
+            name=session.name, storage_path=str(session.storage), progress_reporter=reporter, verbose=1,
+            callbacks=[TrialRuns(session.tracker, session.experiment_id, session.parent), InterruptWatch()],
+            failure_config=tune.FailureConfig(max_failures=options.max_failures),
+            checkpoint_config=tune.CheckpointConfig(
+                checkpoint_frequency=1, num_to_keep=1, checkpoint_score_attribute=benchmark.metric,
+                checkpoint_score_order=benchmark.mode)))
+
+
+def can_restore(session: SearchSession) -> bool:
+    from ray import tune
+
+    return tune.Tuner.can_restore(str(session.experiment_path))
+
+
+def restore_tuner(session: SearchSession):
+    """Finished trials kept, unfinished ones continued from their last checkpoint (errored ones too when asked)."""
+    from ray import tune
+
+    from tunebench.search.compat import old_names
+
+    old_names()
+    return tune.Tuner.restore(str(session.experiment_path), _trainable(session), resume_unfinished=True,
+                              resume_errored=session.options.retry_errored)
+
+
+def _can_reuse(trainable_cls) -> bool:
+    """Tune may hand a finished trial's actor (imports done, data mapped) to the next trial when the trainable
+    can reset itself."""
+    from ray import tune
+
+    return trainable_cls.reset_config is not tune.Trainable.reset_config
+
+
+def _trainable(session: SearchSession):
+    """The trainable as Tune runs it: the dataset splits put in Ray's object store once, a trial's CPUs/GPUs."""
+    from ray import tune
+
+    cpus, gpus = session.resources
+    return tune.with_resources(tune.with_parameters(session.trainable, splits=session.splits),
+                               {"cpu": cpus, "gpu": gpus})
+
+
+def trial_dirname(trial) -> str:
+    return f"trial_{trial.trial_id}"

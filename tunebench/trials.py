@@ -1,0 +1,49 @@
+"""The trial vocabulary: what a trial reports each epoch, which of those numbers keep a best value, and the words
+for how a trial ended. The MLflow callback writes them and the reports read them back: both import them from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+EPOCH_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "val_macro_recall", "val_macro_f1", "lr",
+                 "trainable_params", "stage", "epoch_time_s", "images_per_s", "data_wait_frac", "feature_dim")
+EXECUTION_METRIC = "val_acc_execution_"  # + index: one per training of a configuration (executions > 1)
+EPOCH_KEY = "val_acc"  # every trainer reports it every epoch: its history says which epochs a run holds
+
+BEST_OF = {"val_acc": max, "val_loss": min, "val_macro_recall": max, "val_macro_f1": max}
+"""The per-epoch numbers whose best value a trial run keeps as best_<key>, and which way is better."""
+
+COMPLETED = "completed"
+EARLY_STOPPED = "early-stopped"            # the trial's own patience
+STOPPED_BY_SCHEDULER = "stopped by scheduler"
+ERROR = "error"
+NO_RESULT = "no result"
+STOPPED_EARLY = (STOPPED_BY_SCHEDULER, EARLY_STOPPED)
+
+
+def epoch_metrics(result: Mapping[str, Any]) -> dict[str, float]:
+    """The per-epoch numbers of a trial's result that MLflow records."""
+    return {k: v for k, v in result.items() if k in EPOCH_METRICS or k.startswith(EXECUTION_METRIC)}
+
+
+def best_so_far(best: Mapping[str, float], metrics: Mapping[str, float]) -> dict[str, float]:
+    """A trial's best_val_acc, best_val_loss, ... updated with one epoch's metrics (logged on its run at the end)."""
+    updated = dict(best)
+    for key, better in BEST_OF.items():
+        if metrics.get(key) is not None:
+            updated[f"best_{key}"] = better(updated.get(f"best_{key}", metrics[key]), metrics[key])
+    return updated
+
+
+def trial_outcome(last_result: Mapping[str, Any] | None, max_epochs: int, error: bool = False) -> str:
+    """How a trial ended: completed, early-stopped (patience), stopped by the scheduler, or error."""
+    if error:
+        return ERROR
+    if not last_result:
+        return NO_RESULT
+    if last_result.get("early_stop"):
+        return EARLY_STOPPED
+    if last_result.get("epoch", 0) >= last_result.get("planned_epochs", max_epochs):
+        return COMPLETED
+    return STOPPED_BY_SCHEDULER

@@ -1,0 +1,54 @@
+"""`tunebench ui`: MLflow's UI on a tracking store, served in its own process group and stopped with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from tunebench import TunebenchError
+from tunebench.tracking import Tracker
+
+
+def serve(tracking_uri: str, host: str, port: int) -> int:
+    """The MLflow UI on the store until Ctrl-C (or SIGTERM/SIGHUP); returns the exit code."""
+    if tracking_uri.startswith(("http://", "https://")):
+        print(f"{tracking_uri} is an MLflow server: open it in a browser")
+        return 0
+    Tracker(tracking_uri)  # a one-line error for an unusable store, before starting a server
+    _check_port_free(host, port)
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri,
+               "--host", host, "--port", str(port)]
+    print(f"MLflow UI on {tracking_uri}: http://{host}:{port}  (Ctrl-C stops it)", flush=True)
+    server = subprocess.Popen(command, start_new_session=True)  # its uvicorn workers and job runners: one group
+    try:
+        return server.wait()
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP
+        return 0
+    finally:
+        _stop_group(server)
+
+
+def _stop_group(process) -> None:
+    """SIGTERM to a process and everything it started in its group, SIGKILL to what is left after 10 s."""
+    for signum, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 0)):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait or None)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise TunebenchError(f"cannot serve the UI on {host}:{port}: {exc.strerror} (choose another --port)") \
+                from None
