@@ -132,3 +132,18 @@ def test_a_trial_that_keeps_failing_ends_failed_with_its_reason_and_the_search_g
     [run] = _trial_runs(MlflowClient(uri))
     assert run.info.status == "FAILED" and "failing once at epoch 2" in run.data.tags["error"]
     assert run.data.tags["outcome"] == "error"
+
+
+@pytest.mark.parametrize("module, name", [
+    ("tunebench.tune_callbacks", "TrialRuns"), ("tunebench.tune_callbacks", "InterruptWatch"),
+    ("tunebench.tracking", "TrialRuns"), ("tunebench.optuna_search", "DistinctOptunaSearch"),
+    ("tunebench.coordinate_search", "CoordinateSearch"), ("tunebench.search", "_trial_dirname")])
+def test_what_earlier_versions_pickled_is_found_when_their_search_resumes(module, name):
+    """Ray Tune pickles a search's callbacks, searcher and trial-folder function by their import paths; a search
+    started before those moved into tunebench.search resumes, so the old paths must still lead to them."""
+    import pickle
+
+    from tunebench.search.compat import old_names
+
+    old_names()
+    assert callable(pickle.loads(f"c{module}\n{name}\n.".encode()))

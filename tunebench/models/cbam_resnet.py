@@ -74,14 +74,15 @@ class CBAMBottleneck(Bottleneck):
     attention also uses in the paper; here the MLP uses GELU as well, so the model holds no ReLU.
     """
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
-                 groups: int = 1, base_width: int = 64, dilation: int = 1, norm_layer=None) -> None:
-        super().__init__(inplanes, planes, stride, downsample, groups, base_width, dilation, norm_layer)
-        width = self.conv2.in_channels
-        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=dilation, dilation=dilation,
+    def __init__(self, *args, **kwargs) -> None:
+        """torchvision Bottleneck's arguments (ResNet._make_layer passes them positionally)."""
+        super().__init__(*args, **kwargs)
+        dense = self.conv2
+        width = dense.in_channels
+        self.conv2 = nn.Conv2d(width, width, 3, stride=dense.stride, padding=dense.padding, dilation=dense.dilation,
                                groups=width, bias=False)
         self.relu = nn.GELU()  # keeps torchvision's attribute name so the rest of ResNet is unchanged
-        self.cbam = CBAM(planes * self.expansion)
+        self.cbam = CBAM(self.conv3.out_channels)
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunebench import TunebenchError
 from tunebench.benchmark import Benchmark
+from tunebench.search.options import SAVED
+
+if TYPE_CHECKING:
+    from tunebench.search.session import SearchSession
 
 SEARCH_FILE = "tunebench_search.json"
 
@@ -28,6 +32,16 @@ class SearchRecord:
     options: dict[str, Any] = field(default_factory=dict)  # options.SAVED (absent in tunebench 0.1.0's files)
     search: str = ""                 # 0.1.0 files: the plan's search and scheduler
     scheduler: str = ""
+
+    @classmethod
+    def of(cls, session: SearchSession) -> SearchRecord:
+        plan, options = session.plan, session.options
+        return cls(benchmark=session.benchmark.name, parent_run_id=session.parent,
+                   experiment_id=session.experiment_id, tracking_uri=options.tracking_uri,
+                   data_dir=str(options.data_dir), config=plan.config, swept=list(plan.swept),
+                   num_samples=plan.num_samples, max_epochs=plan.max_epochs,
+                   options={key: getattr(options, key) for key in SAVED}, search=plan.search,
+                   scheduler=plan.scheduler)
 
     def write(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

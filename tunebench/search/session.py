@@ -24,24 +24,33 @@ from tunebench.tracking import Tag, Tracker
 
 @dataclass
 class SearchSession:
+    """What every step of a search needs; `start` or `resume` builds it, `run` runs it."""
+
     benchmark: Benchmark
     options: SearchOptions           # a resumed search's: as it was started
     plan: SearchPlan
-    name: str
-    storage: Path
+    experiment_path: Path            # the search's folder in --storage-path: Ray Tune's state and the search file
     tracker: Tracker
-    trainable: type
     say: Callable[[str], None] = print
     record: SearchRecord | None = None  # a resumed search's search file
-    splits: Any = None               # set by run()
-    resources: tuple[float, float] = (1.0, 0.0)  # a trial's (cpus, gpus)
-    experiment_id: str = ""
-    parent: str = ""                 # the search's MLflow run
-    status: str = field(default="FAILED")
+    # set as the session runs
+    splits: Any = field(default=None, init=False)
+    resources: tuple[float, float] = field(default=(1.0, 0.0), init=False)  # a trial's (cpus, gpus)
+    experiment_id: str = field(default="", init=False)
+    parent: str = field(default="", init=False)  # the search's MLflow run
+    status: str = field(default="FAILED", init=False)
 
     @property
-    def experiment_path(self) -> Path:
-        return self.storage / self.name
+    def name(self) -> str:
+        return self.experiment_path.name
+
+    @property
+    def storage(self) -> Path:
+        return self.experiment_path.parent
+
+    @property
+    def trainable(self) -> type:
+        return _trainable(self.benchmark)
 
     @property
     def resumed(self) -> bool:
@@ -49,18 +58,18 @@ class SearchSession:
 
     @classmethod
     def start(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> SearchSession:
-        trainable = _trainable(benchmark)
+        _trainable(benchmark)  # a user file's unknown trainer: an error before anything starts
         plan = plan_search(benchmark, options)
         tracker = _open_stores(options)
         storage = storage_folder(options)
         name = options.name or f"{benchmark.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         if (storage / name / SEARCH_FILE).exists():
             raise TunebenchError(f"a search named '{name}' exists in {storage}: continue it with --resume --name {name}")
-        return cls(benchmark, options, plan, name, storage, tracker, trainable, say)
+        return cls(benchmark, options, plan, storage / name, tracker, say)
 
     @classmethod
     def resume(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> SearchSession:
-        trainable = _trainable(benchmark)
+        _trainable(benchmark)
         name, record = find_search(benchmark, options.storage_path.expanduser().resolve(), options.name)
         options = replace(options, tracking_uri=record.tracking_uri, data_dir=Path(record.data_dir),
                           **{k: v for k, v in record.options.items() if k in SAVED})
@@ -71,7 +80,7 @@ class SearchSession:
             plan = SearchPlan(record.config, dict.fromkeys(record.swept), record.search, record.scheduler,
                               record.num_samples, record.max_epochs)
         tracker = _open_stores(options)
-        return cls(benchmark, options, plan, name, storage_folder(options), tracker, trainable, say, record)
+        return cls(benchmark, options, plan, storage_folder(options) / name, tracker, say, record)
 
     def run(self) -> str:
         """The search end to end; returns the MLflow id of its parent run."""
@@ -134,10 +143,7 @@ class SearchSession:
         with deferred_signals():  # a search's parent run exists exactly when its file does
             self.parent = self.tracker.start_run(self.experiment_id, self.name, self._parent_params(),
                                                  self._parent_tags())
-            SearchRecord(self.benchmark.name, self.parent, self.experiment_id, options.tracking_uri,
-                         str(options.data_dir), plan.config, list(plan.swept), plan.num_samples, plan.max_epochs,
-                         {key: getattr(options, key) for key in SAVED}, plan.search,
-                         plan.scheduler).write(self.experiment_path)
+            SearchRecord.of(self).write(self.experiment_path)
 
     def _reopen_parent_run(self) -> None:
         """The parent run RUNNING again; runs a killed driver left RUNNING marked KILLED (the trials Tune restores
