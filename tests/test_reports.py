@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tunebench.reports import reference_table, search_summary, trials_table
 from tunebench.reports import (best_so_far_frame, compare_table, confusion_frame, curves_frame,
-                               fill_best_from_histories, importances, one_factor_table, parse_param, trials_frame)
+                               fill_best_from_histories, importances, one_factor_table, parse_param, reference_table,
+                               search_summary, smoke_searches, trials_frame, trials_table)
 
 
 def _history(accs, early_stop_last=False):
@@ -122,3 +122,12 @@ def test_confusion_matrix():
     matrix = confusion_frame(pd.DataFrame({"true": ["a", "a", "b", "c"], "predicted": ["a", "b", "b", "a"]}),
                              ["a", "b", "c"])
     assert matrix.loc["a"].tolist() == [1, 1, 0] and matrix.loc["c"].tolist() == [1, 0, 0] and matrix.values.sum() == 4
+
+
+def test_smoke_searches_by_their_tag_or_the_param_older_runs_carry():
+    searches = pd.DataFrame([{**_search_run("a"), "tags.smoke": "True", "params.smoke": "True"},
+                             {**_search_run("b"), "tags.smoke": "False", "params.smoke": "False"},
+                             {**_search_run("c"), "tags.smoke": None, "params.smoke": "True"},  # before the tag
+                             {**_search_run("d"), "tags.smoke": None, "params.smoke": None}])
+    assert smoke_searches(searches).tolist() == [True, False, True, False]
+    assert not smoke_searches(pd.DataFrame([_search_run("e")])).any()  # a store with neither column

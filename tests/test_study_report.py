@@ -76,7 +76,9 @@ def test_compare_and_report_read_a_real_server(ray_local, in_tmp, mlflow_server,
                      "--storage-path", str(in_tmp / "ray")]) == 0
     capsys.readouterr()
 
-    assert main(["compare", "--tracking-uri", mlflow_server, "--format", "csv"]) == 0
+    code, err = _error(capsys, ["compare", "--tracking-uri", mlflow_server])  # smoke runs mean nothing: left out
+    assert code == 2 and "only smoke searches in" in err and "(2; --include-smoke shows them)" in err
+    assert main(["compare", "--tracking-uri", mlflow_server, "--format", "csv", "--include-smoke"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert sorted(table["benchmark"]) == ["alexnet-caltech", "featx-cifar5"]
     assert table["report_test_acc"].notna().all() and table["test_acc - report"].notna().all()
@@ -91,7 +93,7 @@ def test_compare_and_report_read_a_real_server(ray_local, in_tmp, mlflow_server,
         assert row["best_val_acc"] == pytest.approx(max(histories))
 
     assert main(["compare", "alexnet-caltech", "--tracking-uri", mlflow_server, "--format", "markdown",
-                 "--output", str(in_tmp / "compare.md")]) == 0
+                 "--include-smoke", "--output", str(in_tmp / "compare.md")]) == 0
     rows = [line for line in (in_tmp / "compare.md").read_text().splitlines()[2:] if line.startswith("|")]
     assert len(rows) == 1 and rows[0].split("|")[1].strip() == "alexnet-caltech"
 

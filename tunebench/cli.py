@@ -141,14 +141,21 @@ COMPARE_FORMATS = ("table", "markdown", "csv", "html")
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from search_spaces import BENCHMARKS, get_benchmark
-    from tunebench.reports import compare_table
+    from tunebench.reports import compare_table, smoke_searches
     from tunebench.tracking import split_runs
 
     names = [get_benchmark(name).name for name in args.benchmarks] if args.benchmarks else None
     tracker = Tracker(args.tracking_uri)
     searches, trials = split_runs(tracker.runs(names))
+    of = f"{' of ' + ', '.join(names) if names else ''}"
     if searches.empty:
-        raise TunebenchError(f"no searches{' of ' + ', '.join(names) if names else ''} in {args.tracking_uri}")
+        raise TunebenchError(f"no searches{of} in {args.tracking_uri}")
+    smoke = smoke_searches(searches)
+    if not args.include_smoke:
+        searches = searches[~smoke]
+        if searches.empty:
+            raise TunebenchError(f"only smoke searches{of} in {args.tracking_uri} ({int(smoke.sum())}; "
+                                 f"--include-smoke shows them)")
     info = {b.name: {"dataset": b.dataset, "metric": b.metric, "reference": b.reference} for b in BENCHMARKS.values()}
     table = compare_table(searches, trials, info)
     render = {"table": lambda t: t.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
@@ -252,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("benchmarks", nargs="*", metavar="BENCHMARK", help="only these benchmarks (default: all)")
     compare.add_argument("--format", choices=COMPARE_FORMATS, default="table")
     compare.add_argument("--output", help="write to this file instead of printing")
+    compare.add_argument("--include-smoke", action="store_true",
+                         help="also the --smoke searches (left out by default: their figures mean nothing)")
     _tracking_option(compare)
     compare.set_defaults(run=cmd_compare)
 

@@ -117,6 +117,14 @@ def report_best(reference: Mapping[str, float]) -> tuple[str | None, float | Non
     return label, tests[label]
 
 
+def smoke_searches(searches: pd.DataFrame) -> pd.Series:
+    """Which search runs were --smoke runs: their smoke tag, or (searches recorded before the tag) their param."""
+    def flag(column: str) -> pd.Series:
+        return searches.get(column, pd.Series(None, index=searches.index, dtype=object)).astype(str) == "True"
+
+    return flag(tag(Tag.SMOKE)) | flag("params.smoke")
+
+
 def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
                   benchmarks: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """One row per search: what ran, how it went, its best values (maxima over its trial runs), its test

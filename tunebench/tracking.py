@@ -35,6 +35,7 @@ class Tag:
     VERSION = "tunebench_version"
     SEED_REPORT = "seed_report"
     RAY_EXPERIMENT = "ray_experiment"
+    SMOKE = "smoke"                  # "True" for a --smoke search: left out of `tunebench compare` unless asked
     BEST_PREFIX = "best."            # + hyperparameter: the best trial's value
     BEST_TRIAL = "best_trial"
     BEST_CHECKPOINT = "best_checkpoint"

@@ -160,7 +160,8 @@ class SearchSession:
     def _parent_tags(self) -> dict[str, Any]:
         return {Tag.BENCHMARK: self.benchmark.name, Tag.SEARCH: self.plan.search, Tag.SCHEDULER: self.plan.scheduler,
                 Tag.GIT_COMMIT: _git_commit(), Tag.VERSION: tunebench.__version__,
-                Tag.SEED_REPORT: self.benchmark.seed_report, Tag.RAY_EXPERIMENT: str(self.experiment_path)}
+                Tag.SEED_REPORT: self.benchmark.seed_report, Tag.RAY_EXPERIMENT: str(self.experiment_path),
+                Tag.SMOKE: self.options.smoke}
 
     def _tuner(self):
         if self.resumed and tuner.can_restore(self):
