@@ -11,6 +11,7 @@
     callbacks.py    Tune callbacks: a trial's MLflow run; stop signals
     optuna_searcher.py, coordinate.py   tunebench's own searchers
     prefetch.py     `tunebench prefetch`
+    compat.py       the import paths earlier versions pickled, for Tuner.restore
 The package imports no Ray, torch or MLflow until a search runs (session.run_search): the CLI reads its tables.
 """
 
