@@ -475,6 +475,20 @@ def test_resume_of_another_benchmarks_search_names_it(capsys, in_tmp, tracking_u
             "tunebench search cnn-cifar10 --resume --name cifar-search") in line
 
 
+@pytest.mark.parametrize("content, message", [
+    ('{"benchmark": "alexnet-', "cannot read"),                  # cut short as it was written
+    ('{"benchmark": "alexnet-caltech"}', "lacks config, data_dir"),  # not a file tunebench wrote
+    ('["alexnet-caltech"]', "is not a tunebench search file")])
+def test_resume_of_a_damaged_search_file_is_one_line(capsys, in_tmp, tracking_uri, content, message):
+    search = in_tmp / "ray" / "damaged"
+    search.mkdir(parents=True)
+    (search / "tunebench_search.json").write_text(content)
+    line = _error(capsys, ["search", "alexnet-caltech", "--resume", "--name", "damaged",
+                           "--storage-path", str(in_tmp / "ray"), "--tracking-uri", tracking_uri])
+    assert line.startswith("tunebench: error: --resume: ") and str(search / "tunebench_search.json") in line
+    assert message in line
+
+
 def test_ui_on_a_port_in_use_or_out_of_range(in_tmp, tracking_uri):
     import socket
 

@@ -46,7 +46,7 @@ class SearchPlan:
 
     def weight_sources(self) -> list[str]:
         """The torchvision models whose ImageNet weights the trials' models and extractors load with
-        weights=imagenet (prefetch fetches them all; a search those its trials use, before any trial starts)."""
+        weights=imagenet: prefetch fetches them all, a search those of its trials before any trial starts."""
         from tunebench.models import extractor_sources, imagenet_sources
 
         names = {source for e in self.values("extractor") if e for source in extractor_sources(e)}

@@ -38,7 +38,6 @@ class SearchSession:
     resources: tuple[float, float] = field(default=(1.0, 0.0), init=False)  # a trial's (cpus, gpus)
     experiment_id: str = field(default="", init=False)
     parent: str = field(default="", init=False)  # the search's MLflow run
-    status: str = field(default="FAILED", init=False)
 
     @property
     def name(self) -> str:
@@ -91,6 +90,7 @@ class SearchSession:
         stop_signals_interrupt()  # ray.init put its own SIGTERM handler in place
         INTERRUPTED.clear()
         self._open_parent_run()
+        status = "FAILED"
         try:
             if self.resumed:
                 self._reopen_parent_run()
@@ -101,17 +101,17 @@ class SearchSession:
                      f"at {self.options.tracking_uri}")
             with sigint_kept():
                 grid = fitting.fit()
-            self.status = finish(self, grid)
+            status = finish(self, grid)
             return self.parent
         except KeyboardInterrupt:  # a second Ctrl-C (or SIGTERM) while Tune stopped, or one after the trials ended
-            self.status = "KILLED"
+            status = "KILLED"
             raise interrupted(self) from None
         except TunebenchError as exc:
-            self.status = "KILLED" if exc.exit_code == 130 else self.status  # interrupted: resumable
+            status = "KILLED" if exc.exit_code == 130 else status  # interrupted: resumable
             raise
         finally:
             self.tracker.close_running(self.experiment_id, self.parent)
-            self.tracker.end_run(self.parent, self.status)
+            self.tracker.end_run(self.parent, status)
 
     def _load_data(self) -> None:
         from tunebench.data import build_dataset
