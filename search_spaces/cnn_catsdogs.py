@@ -44,22 +44,6 @@ BENCHMARK = Benchmark(
         optimizer=tune.choice(["adam", "sgd"]),
     ),
     grid=dict(variant=("base", "wide", "double"), color=("rgb", "grayscale"), augment=("none", "keras")),
-    reference={
-        "base, 80/10/10, rgb, augmented": 0.8464,
-        "variant #1 (filters doubled)": 0.8612,
-        "variant #2 (two convs per block)": 0.9040,
-        "random search best (validation accuracy)": 0.816,
-    },
-    reference_sweeps=(
-        dict(split="64/16/20", color="grayscale", augment="none", test_acc=0.7736, test_loss=0.4779, best_epoch=48),
-        dict(split="64/16/20", color="grayscale", augment="keras", test_acc=0.8088, test_loss=0.4255, best_epoch=67),
-        dict(split="64/16/20", color="rgb", augment="none", test_acc=0.7988, test_loss=0.4426, best_epoch=41),
-        dict(split="64/16/20", color="rgb", augment="keras", test_acc=0.8322, test_loss=0.3969, best_epoch=70),
-        dict(split="80/10/10", color="grayscale", augment="none", test_acc=0.7912, test_loss=0.4456, best_epoch=41),
-        dict(split="80/10/10", color="grayscale", augment="keras", test_acc=0.8244, test_loss=0.3963, best_epoch=66),
-        dict(split="80/10/10", color="rgb", augment="none", test_acc=0.8044, test_loss=0.4154, best_epoch=37),
-        dict(split="80/10/10", color="rgb", augment="keras", test_acc=0.8464, test_loss=0.3668, best_epoch=63),
-    ),
     smoke=dict(max_epochs=2, num_samples=2, image_size=64, limit_per_class=8, batch_size=16),
     description="3-block CNN on Dogs vs Cats, KerasTuner's random search, 3 executions per configuration",
 )

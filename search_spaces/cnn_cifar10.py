@@ -37,7 +37,6 @@ BENCHMARK = Benchmark(
         weight_decay=tune.loguniform(1e-5, 1e-2),
         base_filters=tune.choice([16, 32, 48, 64]),
     ),
-    reference={"custom CNN, Mish + BN + dropout ladder (~15 min)": 0.86},
     smoke=dict(max_epochs=2, num_samples=2, limit_per_class=8, batch_size=32),
     description="The report's Mish/BN/dropout CNN on CIFAR-10, Adam, early stopping",
 )

@@ -29,12 +29,6 @@ BENCHMARK = Benchmark(
                   resize="square", normalize="imagenet", batch_size=256, limit_per_class=None, workers=0),
     space=dict(extractor=tune.choice(list(EXTRACTORS)), C=tune.loguniform(1e-4, 10.0)),
     grid=dict(extractor=EXTRACTORS, C=(1.0,)),
-    reference={
-        "VGG16 block4_conv1": 0.84,
-        "VGG16 block3_conv1 (validation)": 0.81,
-        "VGG16 block5_conv1 (validation)": 0.82,
-        "ResNet50, best intermediate cut": 0.91,
-    },
     smoke=dict(num_samples=2, limit_per_class=8, batch_size=64, weights="none"),
     description="Frozen VGG16/ResNet50 features cut at the report's layers + linear SVM, 5 CIFAR classes",
 )

@@ -28,7 +28,6 @@ BENCHMARK = Benchmark(
         head_dropout=tune.uniform(0.2, 0.6),
         batch_size=tune.choice([64, 128, 256]),
     ),
-    reference={"InceptionResNetV2 frozen + dense head, 4 epochs": 0.92},
     smoke=dict(max_epochs=1, num_samples=2, image_size=75, limit_per_class=4, batch_size=16, weights="none"),
     description="Frozen ImageNet inception_v3 + the report's dense head on CIFAR-10 at 299x299",
 )

@@ -7,5 +7,5 @@ freeze=conv trains fc only; freeze=fc trains everything but fc.
 
 from search_spaces._caltech import caltech_benchmark
 
-BENCHMARK = caltech_benchmark("resnet50-caltech", "resnet50", batch_size=16, reference={"resnet50": 0.91},
+BENCHMARK = caltech_benchmark("resnet50-caltech", "resnet50", batch_size=16,
                               description="ResNet50 on Caltech101, SGD + StepLR (report: batch 16)")

@@ -7,5 +7,5 @@ freeze=fc trains the convolutions only.
 
 from search_spaces._caltech import caltech_benchmark
 
-BENCHMARK = caltech_benchmark("vgg16-caltech", "vgg16", batch_size=8, reference={"vgg16": 0.84},
+BENCHMARK = caltech_benchmark("vgg16-caltech", "vgg16", batch_size=8,
                               description="VGG16 on Caltech101, SGD + StepLR (report: batch 8)")

@@ -1,9 +1,8 @@
-"""`tunebench search NAME --smoke` for every benchmark of reports 000-002 and 004, on fixture data in the real
-formats: a real local Ray, a real SQLite MLflow store, nested runs, results table, test-split evaluation."""
+"""`tunebench search NAME --smoke` for report 004's benchmarks, on fixture data in the real formats: a real local
+Ray, a real SQLite MLflow store, nested runs, results table, test-split evaluation."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -14,8 +13,10 @@ from tests.fixture_data import build_artworks_tree, build_cifar_batches, build_d
 from tunebench.cli import main
 
 DATA = {"artworks": build_artworks_tree, "cifar": build_cifar_batches, "dogs-vs-cats": build_dogs_vs_cats}
-BENCHMARK_DATA = {"resnet50-artworks": "artworks", "cnn-cifar10": "cifar", "inception-cifar10": "cifar",
-                  "featx-cifar5": "cifar", "cnn-catsdogs": "dogs-vs-cats", "transfer-catsdogs": "dogs-vs-cats"}
+# the other benchmarks of reports 000-002 search as these do; their trainers run end to end in the studies'
+# smoke tests (tests/test_study_smoke.py). These two keep what only a search of theirs shows: three executions
+# per configuration and a corrupt JPEG named (cnn-catsdogs), the stage boundary in the curves (transfer-catsdogs).
+BENCHMARK_DATA = {"cnn-catsdogs": "dogs-vs-cats", "transfer-catsdogs": "dogs-vs-cats"}
 
 
 @pytest.fixture(scope="session")
@@ -79,11 +80,4 @@ def _stage_boundary(client, child, printed):
     assert _history(client, child, "stage") == [1, 2] and trainable[1] > trainable[0]
 
 
-def _features_cached(client, child, printed):
-    cached = list(Path(os.environ["TUNEBENCH_CACHE"], "features").glob("*.npy"))
-    assert {p.name.split("-")[1] for p in cached} >= {"train", "val", "test"}
-    assert child.data.metrics["feature_dim"] > 0
-
-
-STUDY_CHECKS = {"cnn-catsdogs": _three_executions, "transfer-catsdogs": _stage_boundary,
-                "featx-cifar5": _features_cached}
+STUDY_CHECKS = {"cnn-catsdogs": _three_executions, "transfer-catsdogs": _stage_boundary}

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tunebench.reports import (best_so_far_frame, compare_table, confusion_frame, curves_frame,
-                               fill_best_from_histories, importances, one_factor_table, parse_param, reference_table,
+                               fill_best_from_histories, importances, one_factor_table, parse_param,
                                search_summary, smoke_searches, trials_frame, trials_table)
 
 
@@ -33,11 +33,6 @@ def test_trials_table_rows_outcomes_and_order():
     summary = search_summary(table, "val_acc")
     assert summary == {"best_val_acc": 0.6, "best_val_loss": 0.4, "trials": 4, "trials_stopped_early": 2,
                        "trials_failed": 1, "epochs_total": 6}
-
-
-def test_reference_table_difference():
-    table = reference_table({"scratch": 0.41, "pretrained": 0.81}, test_acc=0.5)
-    assert table["this search - report"].round(2).tolist() == [0.09, -0.31]
 
 
 T0 = pd.Timestamp("2026-11-22 10:00", tz="UTC")
@@ -67,20 +62,28 @@ def test_params_come_back_typed():
                                                                                            "adam"]
 
 
-def test_compare_rows_take_the_maxima_of_their_trial_runs_and_the_reports_best():
-    searches = pd.DataFrame([_search_run("p1"), _search_run("p2", "vgg16-caltech", 0.9)])
+def test_compare_rows_take_the_maxima_of_their_trial_runs_and_the_matching_report_row():
+    from search_spaces import BENCHMARKS
+
+    defaults = {f"params.{k}": str(v) for k, v in BENCHMARKS["alexnet-caltech"].defaults.items()}
+    # p1 ran the report's scratch configuration at lr 1e-1 (T3.7: test 0.41); p2 a VGG16 the report never ran
+    p1 = {**_search_run("p1"), **defaults, "params.swept": "lr,step_size", "tags.best.lr": "0.1",
+          "tags.best.step_size": "20"}
+    p2 = {**_search_run("p2", "vgg16-caltech", 0.9), **defaults, "params.model": "vgg16"}
+    searches = pd.DataFrame([p1, p2])
     trials = pd.concat([_trial_runs("p1"), _trial_runs("p2").assign(run_id=lambda d: d.run_id + "b")])
-    info = {"alexnet-caltech": {"dataset": "caltech101", "metric": "val_acc",
-                                "reference": {"scratch": 0.09, "pretrained": 0.81, "best (validation)": 0.95}},
-            "vgg16-caltech": {"dataset": "caltech101", "metric": "val_acc", "reference": {"vgg16": 0.84}}}
+    info = {name: {"dataset": "caltech101", "metric": "val_acc", "references": BENCHMARKS[name].reference}
+            for name in ("alexnet-caltech", "vgg16-caltech")}
     table = compare_table(searches, trials, info).set_index("benchmark")
     row = table.loc["alexnet-caltech"]
     assert row["trials"] == 4 and row["stopped_early"] == 1 and row["epochs"] == 10
     assert row["best_metric"] == row["best_val_acc"] == 0.60
-    assert row["best_hyperparameters"] == "lr=0.01, step_size=10"
-    assert row["report"] == "pretrained" and row["test_acc - report"] == pytest.approx(0.5 - 0.81)
+    assert row["best_hyperparameters"] == "lr=0.1, step_size=20"
+    assert row["report row"] == "report 003 T3.7 lr=0.1" and row["report figure"] == "test_acc 0.41"
+    assert row["test - report"] == pytest.approx(0.5 - 0.41)
     assert row["trial_hours"] == pytest.approx(4 * 2 / 60) and row["wall_minutes"] == pytest.approx(10)
-    assert table.loc["vgg16-caltech", "test_acc - report"] == pytest.approx(0.9 - 0.84)
+    vgg = table.loc["vgg16-caltech"]  # scratch VGG16 (weights none): the report's VGG16 was pretrained
+    assert vgg["report row"] == "no matching report row" and pd.isna(vgg["test - report"])
 
 
 def test_one_factor_table_holds_each_values_best_trial():

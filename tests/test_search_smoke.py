@@ -8,29 +8,19 @@ from mlflow.tracking import MlflowClient
 
 from tunebench.cli import main
 from tunebench.data.cache import cache_root
-from tests.conftest import SHARED_CALTECH
 
 OUTCOMES = {"completed", "stopped by scheduler", "early-stopped"}
 
 
-def _data_dir(source, caltech_session_tree):
-    if source == "shared":
-        if not SHARED_CALTECH.is_dir():
-            pytest.skip("../shared/data/caltech101 not present")
-        return SHARED_CALTECH
-    return caltech_session_tree
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("source, pipeline", [("fixture", "naive"), ("shared", "cached")])
-def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltech_session_tree, source, pipeline,
-                                         capsys):
-    data_dir = _data_dir(source, caltech_session_tree)
-    code = main(["search", "alexnet-caltech", "--smoke", "--data-dir", str(data_dir), "--tracking-uri", tracking_uri,
-                 "--storage-path", str(in_tmp / "ray"), "--name", "smoke", "--data-pipeline", pipeline])
+@pytest.mark.parametrize("pipeline", ["naive", "cached"])  # real Caltech101: tests/test_study_smoke.py
+def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltech_session_tree, pipeline, capsys):
+    code = main(["search", "alexnet-caltech", "--smoke", "--data-dir", str(caltech_session_tree),
+                 "--tracking-uri", tracking_uri, "--storage-path", str(in_tmp / "ray"), "--name", "smoke",
+                 "--data-pipeline", pipeline])
     out, err = capsys.readouterr()
     assert code == 0, err[-3000:]
-    assert "Trials (best first)" in out and "Report's reference results" in out and "test: loss" in out
+    assert "Trials (best first)" in out and "report: no matching report row" in out and "test: loss" in out
 
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment_by_name("alexnet-caltech")
@@ -71,5 +61,36 @@ def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltec
     assert {"results.csv", "test_predictions.csv"} <= artifacts
     if pipeline == "cached":  # the trials decoded the training split once, into the node's cache
         assert list((cache_root() / "images" / "caltech101").glob("train-64px-crop-rgb-*.npy"))
-    if source == "fixture":
-        assert "warning: skipped" in err and "image_0100.jpg" in err  # the truncated JPEG is named, on stderr
+    assert "warning: skipped" in err and "image_0100.jpg" in err  # the truncated JPEG is named, on stderr
+
+
+@pytest.mark.slow
+def test_oneway_search_scores_every_trial_on_test(ray_local, in_tmp, tracking_uri, caltech_session_tree, capsys):
+    """--search oneway runs the defaults, then each other value of a key with the rest at the defaults;
+    --test all scores every trial at its best-validation epoch, on its run and in results.csv."""
+    code = main(["search", "alexnet-caltech", "--smoke", "--search", "oneway", "--test", "all",
+                 "--set", "step_size=20", "weight_decay=5e-5", "gamma=0.1", "lr=0.001,0.1",
+                 "--data-dir", str(caltech_session_tree), "--tracking-uri", tracking_uri,
+                 "--storage-path", str(in_tmp / "ray"), "--name", "oneway"])
+    out, err = capsys.readouterr()
+    assert code == 0, err[-3000:]
+    assert "every trial on the test split (2)" in out
+    results = pd.read_csv(in_tmp / "ray" / "oneway" / "results.csv")
+    assert sorted(results["lr"]) == [0.001, 0.1]
+    assert results[["test_acc", "test_loss", "test_macro_f1"]].notna().all().all()
+
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("alexnet-caltech")
+    children = [r for r in client.search_runs([experiment.experiment_id]) if "mlflow.parentRunId" in r.data.tags]
+    assert len(children) == 2
+    for child in children:
+        trial = child.data.tags["trial_id"]
+        logged = results.set_index("trial").loc[trial, "test_acc"]
+        assert child.data.metrics["test_acc"] == pytest.approx(logged)
+        artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert {f"{trial}_predictions.csv", f"{trial}_classification.csv"} <= artifacts
+        predictions = pd.read_csv(in_tmp / "ray" / "oneway" / "test" / f"{trial}_predictions.csv")
+        assert {"file", "true", "predicted", "confidence"} <= set(predictions)
+        probabilities = predictions.filter(like="p(")
+        assert probabilities.shape[1] == 3 and (probabilities.sum(axis=1) - 1).abs().max() < 1e-4
+        assert (predictions["true"] == predictions["predicted"]).mean() == pytest.approx(logged)

@@ -81,7 +81,8 @@ def test_compare_and_report_read_a_real_server(ray_local, in_tmp, mlflow_server,
     assert main(["compare", "--tracking-uri", mlflow_server, "--format", "csv", "--include-smoke"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert sorted(table["benchmark"]) == ["alexnet-caltech", "featx-cifar5"]
-    assert table["report_test_acc"].notna().all() and table["test_acc - report"].notna().all()
+    # smoke runs (small images, random weights) are no configuration the reports ran
+    assert (table["report row"] == "no matching report row").all() and table["test - report"].isna().all()
     client = MlflowClient(mlflow_server)
     for _, row in table.iterrows():
         experiment = client.get_experiment_by_name(row["benchmark"])

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from tunebench import TunebenchError
+from tunebench.references import Reference
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:
@@ -23,8 +24,8 @@ class Benchmark:
     space     Ray Tune domains (tune.loguniform, tune.choice, ...) for Optuna / random search
     grid      the report's exact values per hyperparameter, in the order the report swept them
               (used by --search grid and --search coordinate)
-    reference the report's published test accuracies, keyed by what was run
-    reference_sweeps  the report's one-factor tables: rows of hyperparameters -> val_loss, val_acc
+    reference the report's published figures, each tied to the whole configuration that produced them
+              (study.Reference): the shipped registry fills it from the studies (search_spaces/studies)
     smoke     overrides for --smoke (tiny images, few images per class, few epochs and samples)
     trainer   how a trial trains: "epochs" (a step per epoch) or "feature-svm" (report 000's frozen features + SVM)
     A `model` key in defaults makes the model itself a hyperparameter; `split` is fixed per search (the
@@ -39,8 +40,7 @@ class Benchmark:
     defaults: Mapping[str, Any]
     space: Mapping[str, Any]
     grid: Mapping[str, tuple] = field(default_factory=dict)
-    reference: Mapping[str, float] = field(default_factory=dict)
-    reference_sweeps: tuple[Mapping[str, Any], ...] = ()
+    reference: tuple[Reference, ...] = ()
     smoke: Mapping[str, Any] = field(default_factory=dict)
     metric: str = "val_acc"
     mode: str = "max"
@@ -48,7 +48,8 @@ class Benchmark:
     trainer: str = "epochs"
 
     def __post_init__(self) -> None:
-        for name in ("defaults", "space", "grid", "reference", "smoke"):
+        object.__setattr__(self, "reference", tuple(self.reference))
+        for name in ("defaults", "space", "grid", "smoke"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         unknown = (set(self.space) | set(self.grid)) - set(self.defaults)
         if unknown:

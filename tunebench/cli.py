@@ -1,4 +1,4 @@
-"""tunebench command line: list | show | search | prefetch | compare | report | ui.
+"""tunebench command line: list | show | search | study | prefetch | compare | report | ui.
 
 main(argv) -> exit code; errors are one line, never a traceback.
 """
@@ -64,34 +64,72 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("\nthe report's values (--search grid | coordinate, in this order):\n"
               + "\n".join(f"  {k}: {list(v)}" for k, v in b.grid.items()))
     if b.reference:
-        print("\nreference results (test accuracy in the report unless the label says otherwise):\n"
-              + "\n".join(f"  {k:<55} {v:g}" for k, v in b.reference.items()))
-    if b.reference_sweeps:
-        print("\nthe report's result tables:\n" + pd.DataFrame(list(b.reference_sweeps)).to_string(index=False))
+        from tunebench.reports import describe, format_value
+
+        standard = {**b.defaults, "model": b.model}
+        rows = [{"row": r.row.removeprefix(f"report {b.seed_report} "), "configuration (beside the defaults)": describe(
+                    {k: v for k, v in r.config.items() if k not in ("epochs", "seed") and v != standard.get(k)}),
+                 **{k: v for k, v in r.figures.items() if k != "confusion"}} for r in b.reference]
+        print(f"\nreport {b.seed_report}'s figures, by the configuration that produced them "
+              f"(tunebench study regenerates them):\n"
+              + pd.DataFrame(rows).to_string(index=False, na_rep="-", max_colwidth=48, float_format=format_value))
     if b.smoke:
         print("\n--smoke: " + ", ".join(f"{k}={v}" for k, v in b.smoke.items()))
     return 0
 
 
+def _options(args: argparse.Namespace, **chosen: Any):
+    """SearchOptions from the options `search` and `study` share, and what the command chose."""
+    from tunebench.data import resolve_data_dir
+    from tunebench.search import SearchOptions
+
+    return SearchOptions(
+        data_dir=resolve_data_dir(args.data_dir), max_concurrent=args.max_concurrent,
+        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, seed=args.seed, smoke=args.smoke,
+        name=args.name, storage_path=Path(args.storage_path), tracking_uri=args.tracking_uri, download=args.download,
+        address=args.address, max_failures=args.max_failures, resume=args.resume, data_pipeline=args.data_pipeline,
+        reuse_actors=not args.no_reuse_actors,
+        accel=AccelSettings(precision=args.precision, channels_last=not args.no_channels_last, compile=args.compile),
+        **chosen)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from search_spaces import get_benchmark
-    from tunebench.data import resolve_data_dir
     from tunebench.hparams import parse_overrides
-    from tunebench.search import SearchOptions
     from tunebench.search.session import run_search
 
     benchmark = get_benchmark(args.benchmark)
     overrides = parse_overrides(args.set or [], benchmark.defaults)
-    options = SearchOptions(
-        data_dir=resolve_data_dir(args.data_dir), search=args.search, scheduler=args.scheduler,
-        num_samples=args.num_samples, max_epochs=args.max_epochs, max_concurrent=args.max_concurrent,
-        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, overrides=overrides,
-        seed=args.seed, smoke=args.smoke, name=args.name, storage_path=Path(args.storage_path),
-        tracking_uri=args.tracking_uri, download=args.download, address=args.address,
-        max_failures=args.max_failures, resume=args.resume, retry_errored=args.retry_errored,
-        data_pipeline=args.data_pipeline, reuse_actors=not args.no_reuse_actors,
-        accel=AccelSettings(precision=args.precision, channels_last=not args.no_channels_last, compile=args.compile))
-    run_search(benchmark, options)
+    run_search(benchmark, _options(args, search=args.search, scheduler=args.scheduler, num_samples=args.num_samples,
+                                   max_epochs=args.max_epochs, overrides=overrides, retry_errored=args.retry_errored,
+                                   test=args.test))
+    return 0
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from search_spaces import BENCHMARKS
+    from search_spaces.studies import NOTES, STUDIES, get_study
+
+    if not args.study:
+        print(pd.DataFrame([dict(study=s.name, report=s.seed_report, tables=", ".join(t.id for t in s.tables),
+                                 rows=sum(len(t.rows) for t in s.tables), title=s.title)
+                            for s in STUDIES.values()]).to_string(index=False))
+        print("\ntunebench study NAME --dry-run shows what a study runs")
+        return 0
+    study = get_study(args.study)
+    if args.dry_run:
+        from tunebench.study_tables import dry_run
+
+        print(dry_run(study, BENCHMARKS, smoke=args.smoke, seed=args.seed))
+        if NOTES.get(study.name):
+            print("\n" + NOTES[study.name])
+        return 0
+    from tunebench.search.study_session import run_study
+
+    output = Path(args.output or f"reports/{study.name}")
+    run_study(study, BENCHMARKS, _options(args), output)
     return 0
 
 
@@ -156,7 +194,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if searches.empty:
             raise TunebenchError(f"only smoke searches{of} in {args.tracking_uri} ({int(smoke.sum())}; "
                                  f"--include-smoke shows them)")
-    info = {b.name: {"dataset": b.dataset, "metric": b.metric, "reference": b.reference} for b in BENCHMARKS.values()}
+    info = {b.name: {"dataset": b.dataset, "metric": b.metric, "references": b.reference} for b in BENCHMARKS.values()}
     table = compare_table(searches, trials, info)
     render = {"table": lambda t: t.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
               "markdown": lambda t: t.to_markdown(index=False, floatfmt=".4g"),
@@ -196,6 +234,40 @@ def _tracking_option(parser: argparse.ArgumentParser) -> None:
                         help=f"MLflow store (default: $MLFLOW_TRACKING_URI, else {DEFAULT_TRACKING_URI})")
 
 
+def _run_options(parser: argparse.ArgumentParser, what: str, resume: str) -> None:
+    """The options of a run on Ray Tune (`search`, `study`): data, resources, storage, resume, the device."""
+    parser.add_argument("--data-dir", help="dataset folder (default: $TUNEBENCH_DATA, else ./data)")
+    parser.add_argument("--download", action="store_true", help="download the dataset if it is missing")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run: small images, few images, a few minutes")
+    parser.add_argument("--seed", type=_SEED, default=0,
+                        help="seed of the searcher and of every trial's training, 0..2**32-1 (default 0)")
+    parser.add_argument("--name", type=_plain_name,
+                        help=f"name of the {what}: its folder in --storage-path and its MLflow parent run")
+    parser.add_argument("--storage-path", default="ray_results", help="where Ray keeps trials and checkpoints")
+    parser.add_argument("--resume", action="store_true", help=f"continue {resume}")
+    parser.add_argument("--address", help="run on a running Ray cluster: auto | HOST:PORT | ray://HOST:10001")
+    parser.add_argument("--max-concurrent", type=_COUNT, help="at most this many trials at once")
+    parser.add_argument("--cpus-per-trial", type=_number(float, 0, low_open=True), default=1.0,
+                        help="CPUs each trial reserves (default 1; fractions pack trials on a core)")
+    parser.add_argument("--gpus-per-trial", type=_number(float, 0),
+                        help="fractions pack trials on a GPU (default: 1 if the cluster has GPUs, else 0)")
+    parser.add_argument("--max-failures", type=_number(int, -1), default=0,
+                        help="retry a trial that raised this many times, from its last checkpoint (default 0; "
+                             "-1: retry without limit)")
+    parser.add_argument("--data-pipeline", choices=DATA_PIPELINES, default=DATA_PIPELINES[0],
+                        help="cached (default): decode each split once into a memory-mapped cache shared by the "
+                             "node's trials, augment whole batches on the device; naive: DataLoader decoding "
+                             "every image every epoch (the baseline)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=AccelSettings.precision,
+                        help="on CUDA: bf16 autocast (default) or fp32; CPU trials always run fp32")
+    parser.add_argument("--no-channels-last", action="store_true", help="on CUDA: keep NCHW instead of channels_last")
+    parser.add_argument("--compile", action="store_true", help="torch.compile each trial's model")
+    parser.add_argument("--no-reuse-actors", action="store_true",
+                        help="a fresh worker process per trial (default: a finished trial's worker, its imports "
+                             "done and data mapped, runs the next one)")
+    _tracking_option(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tunebench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -208,47 +280,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = commands.add_parser("search", help="run a hyperparameter search on Ray Tune, recorded in MLflow")
     search.add_argument("benchmark", help="benchmark name (tunebench list) or path to a search-space .py file")
-    search.add_argument("--data-dir", help="dataset folder (default: $TUNEBENCH_DATA, else ./data)")
-    search.add_argument("--download", action="store_true", help="download the dataset if it is missing")
-    search.add_argument("--search", choices=list(SEARCHES), default="optuna", help=choices_help(SEARCHES))
+    offered = {name: method for name, method in SEARCHES.items() if method.cli}
+    search.add_argument("--search", choices=list(offered), default="optuna", help=choices_help(offered))
     search.add_argument("--scheduler", choices=list(SCHEDULERS),
                         help=choices_help(SCHEDULERS, scheduler_default_note))
     search.add_argument("--num-samples", type=_COUNT, help="trials for optuna/random (default 16)")
     search.add_argument("--max-epochs", type=_COUNT, help="epochs per trial (default: the benchmark's)")
-    search.add_argument("--max-concurrent", type=_COUNT, help="at most this many trials at once")
-    search.add_argument("--cpus-per-trial", type=_number(float, 0, low_open=True), default=1.0,
-                        help="CPUs each trial reserves (default 1; fractions pack trials on a core)")
-    search.add_argument("--gpus-per-trial", type=_number(float, 0),
-                        help="fractions pack trials on a GPU (default: 1 if the cluster has GPUs, else 0)")
     search.add_argument("--set", nargs="+", metavar="KEY=VALUE",
                         help="fix a hyperparameter (lr=0.01) or restrict it to values (lr=0.01,0.1)")
-    search.add_argument("--seed", type=_SEED, default=0,
-                        help="seed of the searcher and of every trial's training, 0..2**32-1 (default 0)")
-    search.add_argument("--smoke", action="store_true", help="a tiny run: small images, few images, ~1 minute")
-    search.add_argument("--name", type=_plain_name,
-                        help="name of the search: its folder in --storage-path and its MLflow parent run")
-    search.add_argument("--storage-path", default="ray_results", help="where Ray keeps trials and checkpoints")
-    search.add_argument("--address", help="run on a running Ray cluster: auto | HOST:PORT | ray://HOST:10001")
-    search.add_argument("--resume", action="store_true",
-                        help="continue an interrupted search (--name, default: this benchmark's latest) "
-                             "with the same MLflow runs")
+    search.add_argument("--test", choices=("best", "all"), default="best",
+                        help="score the best trial on the test split (default), or every trial at its "
+                             "best-validation epoch")
     search.add_argument("--retry-errored", action="store_true", help="with --resume: rerun errored trials too")
-    search.add_argument("--max-failures", type=_number(int, -1), default=0,
-                        help="retry a trial that raised this many times, from its last checkpoint (default 0; "
-                             "-1: retry without limit)")
-    search.add_argument("--data-pipeline", choices=DATA_PIPELINES, default=DATA_PIPELINES[0],
-                        help="cached (default): decode each split once into a memory-mapped cache shared by the "
-                             "node's trials, augment whole batches on the device; naive: DataLoader decoding "
-                             "every image every epoch (the baseline)")
-    search.add_argument("--precision", choices=PRECISIONS, default=AccelSettings.precision,
-                        help="on CUDA: bf16 autocast (default) or fp32; CPU trials always run fp32")
-    search.add_argument("--no-channels-last", action="store_true", help="on CUDA: keep NCHW instead of channels_last")
-    search.add_argument("--compile", action="store_true", help="torch.compile each trial's model")
-    search.add_argument("--no-reuse-actors", action="store_true",
-                        help="a fresh worker process per trial (default: a finished trial's worker, its imports "
-                             "done and data mapped, runs the next one)")
-    _tracking_option(search)
+    _run_options(search, "search", "an interrupted search (--name, default: this benchmark's latest) with the "
+                                   "same MLflow runs")
     search.set_defaults(run=cmd_search)
+
+    study = commands.add_parser("study", help="regenerate a report's tables: every row scored on the test split "
+                                              "beside the report's figures")
+    study.add_argument("study", nargs="?", help="a study (tunebench study lists them)")
+    study.add_argument("--dry-run", action="store_true", help="print the rows, trials and epochs it will run")
+    study.add_argument("--output", help="folder for the tables (default reports/STUDY)")
+    _run_options(study, "study", "an interrupted study (--name, default: this study's latest); finished parts "
+                                 "are kept")
+    study.set_defaults(run=cmd_study)
 
     fetch = commands.add_parser("prefetch", help="download a benchmark's dataset and ImageNet weights once")
     fetch.add_argument("benchmark")

@@ -103,6 +103,8 @@ HPARAMS: dict[str, HParam] = {
     "frozen_epochs": HParam(int, 0, optional=True, help="two-stage: epochs with the backbone frozen"),
     "fine_tune_epochs": HParam(int, 0, optional=True, help="two-stage: epochs after unfreezing"),
     "fine_tune_lr": HParam(float, 0.0, 10.0, low_open=True, optional=True, help="two-stage: learning rate after unfreezing"),
+    "test_each_stage": HParam(bool, help="two-stage: score the test split at the end of the frozen stage too "
+                                         "(tunebench study does, for the report's per-stage figures)"),
     "C": HParam(float, 0.0, low_open=True, help="linear SVM inverse regularisation strength"),
     "max_iter": HParam(int, 1, help="linear SVM iterations"),
     # data

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from tunebench.tracking import Tag, tag
-from tunebench.trials import BEST_OF, ERROR, STOPPED_EARLY, trial_outcome
+from tunebench.trials import BEST_OF, ERROR, STAGE_TESTS, STOPPED_EARLY, trial_outcome
 
 BEST_EPOCH_COLUMNS = ("val_loss", "val_acc", "val_macro_recall", "val_macro_f1")
 
@@ -43,20 +43,46 @@ def trials_table(trials: Iterable[tuple[str, Mapping[str, Any], pd.DataFrame, bo
     return table.sort_values(metric, ascending=(mode == "min"), na_position="last").reset_index(drop=True)
 
 
+TRIAL_FIGURES = ("train_loss", "train_acc", "val_loss", "val_acc", "val_macro_recall", "val_macro_f1",
+                 "trainable_params")
+
+
+def trial_figures(history: pd.DataFrame | None, metric: str, mode: str) -> dict[str, Any]:
+    """A trial's figures at its best epoch by `metric` (train and val loss and accuracy, macro scores, trainable
+    parameters), that epoch, the epochs run, the mean seconds per epoch, and a two-stage trial's test figures at
+    the end of its frozen stage. Empty when the trial reported nothing."""
+    if history is None or not len(history) or metric not in history or history[metric].isna().all():
+        return {}
+    best = best_epoch(history, metric, mode)
+    figures = {key: float(best[key]) for key in TRIAL_FIGURES if key in history and pd.notna(best.get(key))}
+    figures.update(best_epoch=int(best["epoch"]), epochs=int(history["epoch"].max()))
+    if "epoch_time_s" in history:
+        figures["epoch_seconds"] = float(history["epoch_time_s"].mean())
+    for key in STAGE_TESTS:
+        if key in history and history[key].notna().any():
+            figures[key] = float(history[key].dropna().iloc[-1])
+    return figures
+
+
+def predictions_table(files: Sequence[str], classes: Sequence[str], targets: Sequence[int],
+                      predictions: Sequence[int], probabilities: Sequence[Sequence[float]] | None) -> pd.DataFrame:
+    """One row per test image: file, true and predicted class, the confidence in the prediction and (when the
+    model gives them) every class's probability."""
+    table = pd.DataFrame({"file": list(files), "true": [classes[i] for i in targets],
+                          "predicted": [classes[i] for i in predictions]})
+    if probabilities:
+        probs = pd.DataFrame(probabilities, columns=[f"p({name})" for name in classes])
+        table["confidence"] = [row[p] for row, p in zip(probabilities, predictions)]
+        table = pd.concat([table, probs], axis=1)
+    return table
+
+
 def search_summary(table: pd.DataFrame, metric: str) -> dict[str, float]:
     """The numbers a search's parent run carries: best values, trials run, stopped early, failed, epochs."""
     return {f"best_{metric}": table[metric].iloc[0], "best_val_loss": table.get("val_loss", pd.Series([None])).iloc[0],
             "trials": len(table),
             "trials_stopped_early": int(table["outcome"].isin(STOPPED_EARLY).sum()),
             "trials_failed": int((table["outcome"] == ERROR).sum()), "epochs_total": int(table["epochs"].sum())}
-
-
-def reference_table(reference: Mapping[str, float], test_acc: float | None = None) -> pd.DataFrame:
-    """The report's published test accuracies, with this search's best test accuracy beside them."""
-    table = pd.DataFrame({"report": list(reference), "test_acc": list(reference.values())})
-    if test_acc is not None:
-        table["this search - report"] = test_acc - table["test_acc"]
-    return table
 
 
 def classification_table(true: Sequence[str], predicted: Sequence[str]) -> pd.DataFrame:
@@ -108,13 +134,24 @@ def describe(params: Mapping[str, Any], leave_out: Sequence[str] = ()) -> str:
     return ", ".join(f"{k}={format_value(v)}" for k, v in params.items() if k not in leave_out)
 
 
-def report_best(reference: Mapping[str, float]) -> tuple[str | None, float | None]:
-    """The report's best published test accuracy (labels saying 'validation' are not test results)."""
-    tests = {k: v for k, v in reference.items() if "validation" not in k}
-    if not tests:
-        return None, None
-    label = max(tests, key=tests.get)
-    return label, tests[label]
+def search_config(search: pd.Series) -> dict[str, Any]:
+    """A search's configuration as its parent run recorded it: the fixed params, and the best trial's values of
+    the swept keys (best.<key> tags), typed back."""
+    params = {c.removeprefix("params."): parse_param(search[c]) for c in search.index
+              if c.startswith("params.") and pd.notna(search[c])}
+    return {**params, **best_hyperparameters(search)}
+
+
+def matching_report_row(references: Sequence[Any], search: pd.Series) -> tuple[str, str | None, float | None]:
+    """The report row that ran a search's best configuration: (row, headline figure's key, its value), or
+    ("no matching report row", None, None)."""
+    from tunebench.references import headline, match_reference
+
+    reference = match_reference(references, search_config(search))
+    if reference is None:
+        return "no matching report row", None, None
+    key = headline(reference.figures)
+    return reference.row, key, reference.figures.get(key) if key else None
 
 
 def smoke_searches(searches: pd.DataFrame) -> pd.Series:
@@ -128,10 +165,10 @@ def smoke_searches(searches: pd.DataFrame) -> pd.Series:
 def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
                   benchmarks: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """One row per search: what ran, how it went, its best values (maxima over its trial runs), its test
-    accuracy and the report's best published result beside it.
+    accuracy, and the figure of the report row that ran the same configuration beside it.
 
-    `benchmarks` maps a benchmark name to {"dataset", "metric", "reference"}; searches of benchmarks not in it
-    keep empty reference columns.
+    `benchmarks` maps a benchmark name to {"dataset", "metric", "references"} (study.Reference); a search is set
+    against the report row that ran its best configuration only.
     """
     rows = []
     for _, search in searches.iterrows():
@@ -139,8 +176,8 @@ def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
         info = benchmarks.get(search[tag(Tag.BENCHMARK)], {})
         metric = info.get("metric", "val_acc")
         best_params = best_hyperparameters(search)
-        label, reference = report_best(info.get("reference", {}))
-        test_acc = search.get("metrics.test_acc")
+        row, key, figure = matching_report_row(info.get("references", ()), search)
+        ours = search.get(f"metrics.{key}") if key and key.startswith("test_") else None
 
         def best(key: str, better=max):
             column = f"metrics.best_{key}"
@@ -155,13 +192,13 @@ def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
             "best_hyperparameters": describe(best_params, leave_out=("model",)),
             "metric": metric, "best_metric": best(metric, min if metric.endswith("loss") else max),
             "best_val_acc": best("val_acc"), "best_val_macro_f1": best("val_macro_f1"),
-            "test_acc": test_acc, "test_macro_f1": search.get("metrics.test_macro_f1"),
+            "test_acc": search.get("metrics.test_acc"), "test_macro_f1": search.get("metrics.test_macro_f1"),
             "epochs": int(pd.to_numeric(own.get(tag(Tag.EPOCHS_RUN), pd.Series(dtype=str))).sum()),
             "trial_hours": float(_seconds(own).sum() / 3600) if len(own) else 0.0,
             "wall_minutes": ((pd.to_datetime(search["end_time"]) - pd.to_datetime(search["start_time"])).total_seconds()
                              / 60 if pd.notna(search["end_time"]) else None),
-            "report": label, "report_test_acc": reference,
-            "test_acc - report": (test_acc - reference) if reference is not None and pd.notna(test_acc) else None,
+            "report row": row, "report figure": f"{key} {figure:.4g}" if key else None,
+            "test - report": (ours - figure) if ours is not None and pd.notna(ours) else None,
         })
     table = pd.DataFrame(rows)
     return table.sort_values(["benchmark", "search"]).reset_index(drop=True) if len(table) else table

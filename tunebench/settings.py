@@ -70,6 +70,7 @@ class FitSettings:
     frozen_epochs: int | None = None      # two-stage fit: epochs with the backbone frozen
     fine_tune_epochs: int | None = None   # two-stage fit: epochs after unfreezing
     fine_tune_lr: float | None = None
+    test_each_stage: bool = False         # two-stage fit: score the test split when the frozen stage ends (studies)
 
     @property
     def total_epochs(self) -> int:

@@ -4,7 +4,7 @@
 process of the job's process group. Ray's own processes (GCS, raylet) share the driver's process group, so a
 signal to the group would kill them under a driver that is still saving its records. Hence:
 
-- `tunebench search` started from the command line is a small supervisor: the search's driver runs in a child
+- `tunebench search` (and `study`) started from the command line is a small supervisor: the driver runs in a child
   process with a process group of its own (Ray's processes join that group), the supervisor turns SIGINT,
   SIGTERM and SIGHUP into one SIGINT for the driver, and the driver is killed with the supervisor when that is
   killed (SIGKILL: Linux's parent-death signal), so a kill stays a kill.
@@ -76,8 +76,12 @@ def supervise(argv: list[str]) -> int:
     return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as a shell reports it
 
 
+SUPERVISED_COMMANDS = ("search", "study")  # the commands that run Ray
+
+
 def should_supervise(argv: list[str]) -> bool:
-    return bool(argv) and argv[0] == "search" and not os.environ.get(SUPERVISED_ENV) and os.name == "posix"
+    return bool(argv) and argv[0] in SUPERVISED_COMMANDS and not os.environ.get(SUPERVISED_ENV) \
+        and os.name == "posix"
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from tunebench import TunebenchError, plots
 from tunebench.benchmark import Benchmark
 from tunebench.reports import (CURVE_METRICS, best_hyperparameters, best_so_far_frame, confusion_frame,
                                curves_frame, describe, fill_best_from_histories, format_value, importances,
-                               one_factor_table, report_best, trials_frame)
+                               matching_report_row, one_factor_table, trials_frame)
 from tunebench.tracking import Tag, Tracker, split_runs, tag
 
 
@@ -48,14 +48,14 @@ def find_search(tracker: Tracker, benchmark: Benchmark, search: str) -> tuple[pd
 
 
 def _summary(benchmark: Benchmark, parent: pd.Series, trials: pd.DataFrame) -> Section:
-    label, reference = report_best(benchmark.reference)
+    row, key, figure = matching_report_row(benchmark.reference, parent)
     rows = {
         "benchmark": benchmark.name, "search": parent.get(tag(Tag.RUN_NAME)), "run id": parent["run_id"],
         "status": parent["status"], "algorithm": parent.get(tag(Tag.SEARCH)), "scheduler": parent.get(tag(Tag.SCHEDULER)),
         "trials": len(trials), "swept": parent.get("params.swept"), "metric": f"{benchmark.metric} ({benchmark.mode})",
         f"best {benchmark.metric}": parent.get(f"metrics.best_{benchmark.metric}"),
         "test accuracy": parent.get("metrics.test_acc"), "test macro F1": parent.get("metrics.test_macro_f1"),
-        "report's best (test accuracy)": f"{reference} ({label})" if label else None,
+        "report row": row, "report's figure": f"{key} {figure:.4g}" if key else None,
     }
     rows["best hyperparameters"] = describe(best_hyperparameters(parent))
     table = pd.DataFrame({"": list(rows), "value": ["" if v is None or (isinstance(v, float) and pd.isna(v))
@@ -127,26 +127,37 @@ def _test_sections(tracker: Tracker, run_id: str, benchmark: Benchmark, folder: 
                     images=[plots.per_class_metrics(per_class, folder / "per_class.png")])]
 
 
-def _markdown(title: str, sections: list[Section]) -> str:
+def markdown_table(table: pd.DataFrame) -> str:
+    """A table in Markdown: whole numbers (epochs, parameter counts) whole, other numbers to 4 significant digits,
+    empty cells empty (not "nan")."""
+    shown = table.copy()
+    for column in shown.select_dtypes("float"):
+        values = shown[column].dropna()
+        if len(values) and (values == values.round()).all() and (values.abs() < 1e15).all():
+            shown[column] = shown[column].astype("Int64")
+    return shown.astype(object).where(shown.notna(), None).to_markdown(index=False, floatfmt=".4g", missingval="")
+
+
+def markdown_page(title: str, sections: list[Section]) -> str:
     parts = [f"# {title}\n"]
     for section in sections:
         parts.append(f"## {section.title}\n")
         if section.text:
             parts.append(section.text + "\n")
         if section.table is not None and len(section.table):
-            parts.append(section.table.to_markdown(index=False, floatfmt=".4g") + "\n")
+            parts.append(markdown_table(section.table) + "\n")
         parts.extend(f"![{image.stem}]({image.name})\n" for image in section.images)
     return "\n".join(parts)
 
 
-def _html(title: str, sections: list[Section]) -> str:
+def html_page(title: str, sections: list[Section]) -> str:
     body = [f"<h1>{html.escape(title)}</h1>"]
     for section in sections:
         body.append(f"<h2>{html.escape(section.title)}</h2>")
         if section.text:
             body.append(f"<p>{html.escape(section.text)}</p>")
         if section.table is not None and len(section.table):
-            body.append(section.table.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0))
+            body.append(section.table.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, na_rep=""))
         for image in section.images:
             data = base64.b64encode(image.read_bytes()).decode()
             body.append(f'<img alt="{html.escape(image.stem)}" src="data:image/png;base64,{data}">')
@@ -169,8 +180,8 @@ def write_report(tracker: Tracker, benchmark: Benchmark, search: str, output: Pa
     say(f"report of search {parent.get(tag(Tag.RUN_NAME))} ({parent['run_id']}), {len(trials)} trials")
     sections = build_sections(tracker, benchmark, parent, trials, output, say)
     title = f"{benchmark.name}: {parent.get(tag(Tag.RUN_NAME))}"
-    (output / "report.md").write_text(_markdown(title, sections))
-    (output / "report.html").write_text(_html(title, sections))
+    (output / "report.md").write_text(markdown_page(title, sections))
+    (output / "report.html").write_text(html_page(title, sections))
     tracker.log_artifacts(parent["run_id"], output, "report")
     return output / "report.md"
 

@@ -39,6 +39,9 @@ class Tag:
     BEST_PREFIX = "best."            # + hyperparameter: the best trial's value
     BEST_TRIAL = "best_trial"
     BEST_CHECKPOINT = "best_checkpoint"
+    STUDY = "study"                  # a study's parent run (tunebench study): the study's name
+    PART = "study_part"              # a study row's run: the part (one Tuner run) of the study it ran in
+    ROWS = "study_rows"              # a study row's run: the table rows it stands for ("T3.3 lr=0.01; T3.7 ...")
     # a trial's run
     TRIAL = "trial_id"               # its Ray Tune trial id
     OUTCOME = "outcome"              # trials.trial_outcome's words
@@ -213,14 +216,15 @@ class Tracker:
     def log_artifacts(self, run_id: str, folder: Path, artifact_path: str) -> None:
         self.client.log_artifacts(run_id, str(folder), artifact_path)
 
-    def trial_runs(self, experiment_id: str, parent_run_id: str) -> dict[str, Any]:
-        """The trial runs under a search's parent run, by their trial_id tag: the one record of which run
-        belongs to which trial (a file beside Ray's state could be overwritten by Ray's own sync)."""
+    def trial_runs(self, experiment_id: str, parent_run_id: str, part: str | None = None) -> dict[str, Any]:
+        """The trial runs under a search's parent run (of one part of a study), by their trial_id tag: the one
+        record of which run belongs to which trial (a file beside Ray's state could be overwritten by Ray's own
+        sync)."""
         runs: dict[str, Any] = {}
         token = None
+        query = f"tags.`{Tag.PARENT}` = '{parent_run_id}'" + (f" and tags.`{Tag.PART}` = '{part}'" if part else "")
         while True:
-            page = self.client.search_runs([experiment_id], f"tags.`{Tag.PARENT}` = '{parent_run_id}'",
-                                           max_results=1000, page_token=token)
+            page = self.client.search_runs([experiment_id], query, max_results=1000, page_token=token)
             for run in page:
                 trial_id = run.data.tags.get(Tag.TRIAL)
                 if trial_id and trial_id not in runs:  # oldest last in MLflow's order: keep the newest

@@ -86,6 +86,12 @@ class Objective:
     def predict(self, outputs: torch.Tensor) -> torch.Tensor:
         return (outputs.squeeze(1) > 0).long() if self.binary else outputs.argmax(1)
 
+    def probabilities(self, outputs: torch.Tensor) -> torch.Tensor:
+        if self.binary:
+            p = torch.sigmoid(outputs.squeeze(1))
+            return torch.stack([1 - p, p], dim=1)
+        return torch.softmax(outputs, dim=1)
+
 
 def _timed(loader: Iterable) -> Iterator[tuple[float, tuple]]:
     """Each batch of a loader with the seconds the training loop waited for it."""
@@ -125,11 +131,13 @@ def train_one_epoch(model: nn.Module, loader: Iterable, objective: Objective, op
 
 @torch.no_grad()
 def predict(model: nn.Module, loader: Iterable, objective: Objective, device: torch.device,
-            accel: Acceleration = Acceleration()) -> tuple[float, torch.Tensor, torch.Tensor]:
-    """Mean loss, the true labels and the predicted labels over a loader."""
+            accel: Acceleration = Acceleration(), probabilities: bool = False
+            ) -> tuple[float, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Mean loss, the true labels, the predicted labels over a loader, and (when asked) each image's class
+    probabilities (N x classes; a binary model's [1 - p, p])."""
     model.eval()
     total_loss, seen = torch.zeros((), device=device), 0
-    targets, predictions = [], []
+    targets, predictions, probs = [], [], []
     for images, labels in loader:
         images = images.to(device, non_blocking=True, memory_format=accel.memory_format)
         labels = labels.to(device, non_blocking=True)
@@ -139,9 +147,12 @@ def predict(model: nn.Module, loader: Iterable, objective: Objective, device: to
         seen += labels.size(0)
         targets.append(labels)
         predictions.append(objective.predict(outputs))
+        if probabilities:
+            probs.append(objective.probabilities(outputs.float()))
     empty = torch.empty(0, dtype=torch.long)
     return (total_loss.item() / max(seen, 1), torch.cat(targets).cpu() if targets else empty,
-            torch.cat(predictions).cpu() if predictions else empty)
+            torch.cat(predictions).cpu() if predictions else empty,
+            (torch.cat(probs).cpu() if probs else torch.empty(0)) if probabilities else None)
 
 
 def classification_metrics(targets: torch.Tensor, predictions: torch.Tensor, prefix: str) -> dict[str, float]:
@@ -160,7 +171,7 @@ def classification_metrics(targets: torch.Tensor, predictions: torch.Tensor, pre
 def evaluate(model: nn.Module, loader: Iterable, objective: Objective, device: torch.device,
              prefix: str = "val", accel: Acceleration = Acceleration()) -> dict[str, float]:
     """{prefix}_loss, {prefix}_acc, {prefix}_macro_recall, {prefix}_macro_f1 over a loader."""
-    loss, targets, predictions = predict(model, loader, objective, device, accel)
+    loss, targets, predictions, _ = predict(model, loader, objective, device, accel)
     return {f"{prefix}_loss": loss, **classification_metrics(targets, predictions, prefix)}
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
+import threading
 import warnings
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
@@ -61,6 +63,14 @@ class TrialSettings:
                    from_config(AccelSettings, config))
 
 
+def exit_quietly_on_sigterm() -> None:
+    """In a Ray worker: Ray stops its workers with SIGTERM, and its handler raises SystemExit, which Python prints
+    as "Exception ignored ... Traceback" on the driver's terminal when the signal lands in a weakref callback of a
+    worker's garbage collection. A trial's state is in its checkpoints: the worker exits at once, without a word."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(1))
+
+
 def _loader(settings: TrialSettings, splits: ImageSplits, part: str, seed: int, device: torch.device,
             train: bool = False):
     return make_batches(settings.data, splits, part, train=train, seed=seed, device=device,
@@ -83,6 +93,7 @@ class TrialTrainable(tune.Trainable):
     KEYS = TrialSettings.KEYS
 
     def setup(self, config: dict[str, Any], splits: ImageSplits) -> None:
+        exit_quietly_on_sigterm()
         settings = TrialSettings.of(config)
         self.device = default_device()
         accel = Acceleration.of(settings.accel, self.device)
@@ -103,6 +114,8 @@ class TrialTrainable(tune.Trainable):
         self.latest: list[dict[str, Any] | None] = [None] * len(self.fits)
         self.best: list[dict[str, Any] | None] = [None] * len(self.fits)
         self.finished = [False] * len(self.fits)
+        self.settings, self.splits, self.accel = settings, splits, accel
+        self.stage_tests: dict[int, list[dict[str, float]]] = {}  # stage -> per execution: the test split at its end
 
     def reset_config(self, new_config: dict[str, Any]) -> bool:
         """Tune reuses this actor for the next trial (reuse_actors): a fresh setup, imports done, data mapped.
@@ -121,6 +134,10 @@ class TrialTrainable(tune.Trainable):
             if early is None or early.improved:
                 self.best[i] = metrics
             self.finished[i] = bool(metrics["early_stop"]) or self.states[i].epoch >= self.epochs
+            fit, state = self.settings.fit, self.states[i]
+            stage_ends = state.epoch == fit.frozen_epochs or (self.finished[i] and state.stage == 2)
+            if fit.test_each_stage and fit.frozen_epochs is not None and stage_ends and self.splits.test:
+                self.stage_tests.setdefault(state.stage, []).append(self._score_test(state, fit.seed + i))
         # an execution that has ended counts with its kept weights: the best epoch's when restore_best
         kept = [best if done and self.states[i].restore_best else latest
                 for i, (latest, best, done) in enumerate(zip(self.latest, self.best, self.finished))]
@@ -132,11 +149,20 @@ class TrialTrainable(tune.Trainable):
             report["executions"] = len(self.fits)
             report.update({f"val_acc_execution_{i}": m["val_acc"] for i, m in enumerate(kept)})
         report["early_stop"] = int(all(self.finished) and any(m["early_stop"] for m in self.latest))
+        for stage, scores in self.stage_tests.items():
+            report.update({f"stage{stage}_{k}": v for k, v in _mean(scores).items()})
         return {**report, "done": all(self.finished)}
+
+    def _score_test(self, state: TrainingState, seed: int) -> dict[str, float]:
+        batches = _loader(self.settings, self.splits, "test", seed, self.device)
+        loss, targets, predictions, _ = predict(state.model, batches, Objective(self.settings.fit.binary),
+                                                self.device, self.accel)
+        return {"test_loss": loss, "test_acc": classification_metrics(targets, predictions, "test")["test_acc"]}
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         torch.save({"executions": [s.state_dict() for s in self.states], "latest": self.latest, "best": self.best,
-                    "finished": self.finished, "random": self._random_state()},
+                    "finished": self.finished, "random": self._random_state(),
+                    "stage_tests": self.stage_tests},
                    os.path.join(checkpoint_dir, STATE_FILE))
 
     def _random_state(self) -> dict[str, Any]:
@@ -164,13 +190,15 @@ class TrialTrainable(tune.Trainable):
         for state, state_dict in zip(self.states, saved["executions"]):
             state.load_state_dict(state_dict)
         self.latest, self.best, self.finished = saved["latest"], saved["best"], saved["finished"]
+        self.stage_tests = saved.get("stage_tests", {})
         self._set_random_state(saved.get("random"))
 
     @staticmethod
     def evaluate_checkpoint(checkpoint: tune.Checkpoint, config: Mapping[str, Any], splits: ImageSplits,
                             part: str = "test") -> dict[str, Any]:
         """The checkpoint on a split (the execution with the lowest val_loss when there are several): loss,
-        accuracy, macro recall and F1, and the labels and predictions behind them."""
+        accuracy, macro recall and F1, the model's size, and the labels, predictions and class probabilities behind
+        them."""
         settings = TrialSettings.of(config)
         device = default_device()
         with checkpoint.as_directory() as folder:
@@ -180,11 +208,13 @@ class TrialTrainable(tune.Trainable):
                      key=lambda i: (executions[i].get("early_stopping") or {}).get("best", 0.0))
         state = build_state(settings, splits.num_classes, device, pretrained=False)
         state.load_state_dict(executions[chosen])
-        loss, targets, predictions = predict(state.model, _loader(settings, splits, part, settings.fit.seed, device),
-                                             Objective(settings.fit.binary), device,
-                                             Acceleration.of(settings.accel, device))
+        loss, targets, predictions, probabilities = predict(
+            state.model, _loader(settings, splits, part, settings.fit.seed, device), Objective(settings.fit.binary),
+            device, Acceleration.of(settings.accel, device), probabilities=True)
+        size = sum(t.numel() * t.element_size() for t in state.model.state_dict().values())
         return {f"{part}_loss": loss, **classification_metrics(targets, predictions, part), "epoch": state.epoch,
-                "targets": targets.tolist(), "predictions": predictions.tolist()}
+                "model_mb": size / 2**20, "targets": targets.tolist(), "predictions": predictions.tolist(),
+                "probabilities": probabilities.tolist()}
 
 
 FAIL_ONCE_ENV = "TUNEBENCH_TEST_FAIL_ONCE"  # "<marker file>:<epoch>": fault-tolerance tests make a trial raise once
@@ -209,6 +239,7 @@ class FeatureSVMTrainable(tune.Trainable):
     KEYS = FeatureSettings.KEYS
 
     def setup(self, config: dict[str, Any], splits: ImageSplits) -> None:
+        exit_quietly_on_sigterm()
         self.settings = FeatureSettings.of(config)
         self.splits = splits
         self.classifier = None

@@ -7,9 +7,10 @@
     cluster.py      starting or joining Ray; the storage folder
     record.py       the search file that --resume reads
     tuner.py        the Tune Tuner: built new or restored
-    results.py      results.csv, the best trial on the test split, the parent run's summary
+    results.py      results.csv, the best trial (or every trial) on the test split, the parent run's summary
     callbacks.py    Tune callbacks: a trial's MLflow run; stop signals
-    optuna_searcher.py, coordinate.py   tunebench's own searchers
+    optuna_searcher.py, coordinate.py, points.py   tunebench's own searchers (stateful.py: their base)
+    study_session.py  a study (`tunebench study`): its tables' rows run as parts, each a SearchSession
     prefetch.py     `tunebench prefetch`
     compat.py       the import paths earlier versions pickled, for Tuner.restore
 The package imports no Ray, torch or MLflow until a search runs (session.run_search): the CLI reads its tables.

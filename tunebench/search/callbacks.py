@@ -10,7 +10,7 @@ from ray.tune import Callback
 
 from tunebench.signals import note_interrupts
 from tunebench.tracking import Tag, Tracker
-from tunebench.trials import BEST_OF, EPOCH_KEY, ERROR, best_so_far, epoch_metrics, trial_outcome
+from tunebench.trials import BEST_OF, EPOCH_KEY, ERROR, ROWS_KEY, best_so_far, epoch_metrics, trial_outcome
 
 
 class InterruptWatch(Callback):
@@ -31,22 +31,24 @@ class TrialRuns(Callback):
     resumes (their trials do not exist any more; MLflow can still restore a deleted run).
     """
 
-    def __init__(self, tracker: Tracker, experiment_id: str, parent_run_id: str) -> None:
+    def __init__(self, tracker: Tracker, experiment_id: str, parent_run_id: str, part: str | None = None) -> None:
         self.tracker = tracker
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
+        self.part = part  # a study's part: its runs are tagged with it, beside the other parts' under one parent
         self.runs = {trial_id: run.info.run_id
-                     for trial_id, run in tracker.trial_runs(experiment_id, parent_run_id).items()}
+                     for trial_id, run in tracker.trial_runs(experiment_id, parent_run_id, part).items()}
         self.unchecked = set(self.runs)  # runs of an earlier session: is their trial still in Tune's state?
         self.best: dict[str, dict[str, float]] = {}  # trial id -> best_val_* so far
         self.logged: dict[str, set[int]] = {}  # trial id -> epochs its run holds
 
     def __getstate__(self) -> dict:
         """Tuner.restore unpickles the callback: keep where things are, not the client or a stale map."""
-        return {"uri": self.tracker.uri, "experiment_id": self.experiment_id, "parent_run_id": self.parent_run_id}
+        return {"uri": self.tracker.uri, "experiment_id": self.experiment_id, "parent_run_id": self.parent_run_id,
+                "part": self.part}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(Tracker(state["uri"]), state["experiment_id"], state["parent_run_id"])
+        self.__init__(Tracker(state["uri"]), state["experiment_id"], state["parent_run_id"], state.get("part"))
 
     def on_step_begin(self, iteration: int, trials: list, **info) -> None:
         if not self.unchecked:
@@ -59,15 +61,19 @@ class TrialRuns(Callback):
     def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
         run_id = self.runs.get(trial.trial_id)
         if run_id is None:
+            config = dict(trial.config)
+            rows = config.pop(ROWS_KEY, None)  # a study's row labels: the run's name and a tag, not a param
             run_id = self.tracker.start_run(
-                self.experiment_id, str(trial), trial.config,
-                {Tag.PARENT: self.parent_run_id, Tag.TRIAL: trial.trial_id})
+                self.experiment_id, rows.split("; ")[0] if rows else str(trial), config,
+                {Tag.PARENT: self.parent_run_id, Tag.TRIAL: trial.trial_id,
+                 **({Tag.PART: self.part} if self.part else {}), **({Tag.ROWS: rows} if rows else {})})
             self.runs[trial.trial_id] = run_id
             self.logged[trial.trial_id] = set()
             return
         # a resumed or retried trial: the same run; what it logged says its epochs and best values so far
         self.tracker.client.update_run(run_id, status="RUNNING")
-        self.tracker.log_params(run_id, trial.config)  # the same values again: a no-op unless a kill lost them
+        # the same values again: a no-op unless a kill lost them
+        self.tracker.log_params(run_id, {k: v for k, v in trial.config.items() if k != ROWS_KEY})
         histories = {key: self.tracker.client.get_metric_history(run_id, key) for key in {*BEST_OF, EPOCH_KEY}}
         best: dict[str, float] = {}
         for key in BEST_OF:

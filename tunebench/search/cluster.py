@@ -33,9 +33,24 @@ def storage_folder(options: SearchOptions) -> Path:
     return storage
 
 
+def new_run_folder(options: SearchOptions, default: str, marker: str, what: str) -> Path:
+    """Where a new search or study goes: --name (default: `default` and the time) in --storage-path; one that holds
+    a `marker` file already is refused with the command that continues it."""
+    import time
+
+    storage = storage_folder(options)
+    name = options.name or f"{default}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if (storage / name / marker).exists():
+        raise TunebenchError(f"a {what} named '{name}' exists in {storage}: continue it with --resume --name {name}")
+    return storage / name
+
+
 def init_ray(options: SearchOptions) -> tuple[float, float]:
-    """Start (or join) Ray; returns (cpus, gpus) per trial, checked against what the cluster has."""
+    """Start (or join) Ray; returns (cpus, gpus) per trial, checked against what the cluster has. Stop signals are
+    tunebench's again afterwards (ray.init puts its own SIGTERM handler in place), and no stop is pending."""
     import ray
+
+    from tunebench.signals import INTERRUPTED, stop_signals_interrupt
 
     if not ray.is_initialized():
         try:
@@ -56,6 +71,8 @@ def init_ray(options: SearchOptions) -> tuple[float, float]:
     if options.cpus_per_trial > ray.cluster_resources().get("CPU", 0):
         raise TunebenchError(f"--cpus-per-trial {options.cpus_per_trial:g}: more than the cluster's CPUs")
     _tune_environment()
+    stop_signals_interrupt()
+    INTERRUPTED.clear()
     return options.cpus_per_trial, gpus
 
 

@@ -7,13 +7,14 @@ hyperparameter is searched. A configuration already run in an earlier round is n
 
 from __future__ import annotations
 
-import pickle
 from typing import Any, Mapping, Sequence
 
 from ray.tune.search import Searcher
 
+from tunebench.search.stateful import StatefulSearcher
 
-class CoordinateSearch(Searcher):
+
+class CoordinateSearch(StatefulSearcher):
     def __init__(self, grid: Mapping[str, Sequence[Any]], start: Mapping[str, Any],
                  metric: str | None = None, mode: str | None = None) -> None:
         super().__init__(metric=metric, mode=mode)
@@ -25,11 +26,6 @@ class CoordinateSearch(Searcher):
         self.running: dict[str, tuple] = {}                      # trial_id -> config key
         self.scores: dict[tuple, float] = {}                     # config key -> best metric seen
         self.rounds: list[tuple[str, Any]] = []                  # (key, value kept) per finished round
-
-    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec) -> bool:
-        self._metric = metric or self._metric
-        self._mode = mode or self._mode
-        return True
 
     def _key(self, config: Mapping[str, Any]) -> tuple:
         return tuple(config[key] for key in self.order)
@@ -78,11 +74,3 @@ class CoordinateSearch(Searcher):
         if result and not error:
             self.on_trial_result(trial_id, result)
         self.running.pop(trial_id, None)
-
-    def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump(self.__dict__, f)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            self.__dict__.update(pickle.load(f))

@@ -47,6 +47,22 @@ def _unchanged(config: dict[str, Any], swept: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def _nothing(config: dict[str, Any], swept: dict[str, Any]) -> dict[str, Any]:
+    return {}  # the points are whole configurations (of rows of several benchmarks): nothing to merge them onto
+
+
+def _one_at_a_time(config: dict[str, Any], swept: dict[str, Any]) -> list[dict[str, Any]]:
+    """The start point, then each key's other values with every other key at the start (winners not carried)."""
+    from tunebench.references import same_value
+
+    return [{}] + [{key: value} for key, values in swept.items() for value in values
+                   if not same_value(value, config[key])]
+
+
+def _the_config(config: dict[str, Any], swept: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{}]
+
+
 @dataclass(frozen=True)
 class SearchMethod:
     """How configurations are proposed.
@@ -59,6 +75,10 @@ class SearchMethod:
     space          (fixed config, swept) -> Tune's param_space
     start          (fixed config, swept) -> the config the first trial starts from
     may_end_early  the searcher can end the search before `samples` trials
+    points         (start config, swept) -> the configurations to run, in order (a trial each; None: the searcher
+                   proposes them); a study's rows come as the plan's own points
+    sweeps         False: the method runs the config as given (--set takes one value per key)
+    cli            offered by `tunebench search --search`
     """
 
     name: str
@@ -70,6 +90,9 @@ class SearchMethod:
     space: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] = _domains
     start: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] = _unchanged
     may_end_early: bool = False
+    points: Callable[[dict[str, Any], dict[str, Any]], list[dict[str, Any]]] | None = None
+    sweeps: bool = True
+    cli: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,6 +129,12 @@ def _coordinate(plan: "SearchPlan", options: "SearchOptions"):
     return CoordinateSearch(plan.swept, plan.config)
 
 
+def _points(plan: "SearchPlan", options: "SearchOptions"):
+    from tunebench.search.points import PointSearch
+
+    return PointSearch(plan.points)
+
+
 def _asha(plan: "SearchPlan", options: "SearchOptions"):
     from ray.tune.schedulers import ASHAScheduler
 
@@ -127,6 +156,13 @@ SEARCHES: dict[str, SearchMethod] = {m.name: m for m in (
     SearchMethod("coordinate", "the report's 'keep the best, search the next': one key at a time over its values",
                  _coordinate, report_values=True, scheduler="fifo", samples=_each_value, space=_fixed,
                  start=_start_from_defaults, may_end_early=True),
+    SearchMethod("oneway", "one key at a time over the report's values around the defaults, winners not carried",
+                 _points, report_values=True, scheduler="fifo", space=_fixed, start=_start_from_defaults,
+                 points=_one_at_a_time),
+    SearchMethod("single", "one trial of the defaults (with --set's values)", _points, scheduler="fifo",
+                 space=_fixed, points=_the_config, sweeps=False),
+    SearchMethod("rows", "the configurations of a study's tables (tunebench study)", _points, scheduler="fifo",
+                 space=_nothing, cli=False),
 )}
 
 SCHEDULERS: dict[str, Scheduler] = {s.name: s for s in (

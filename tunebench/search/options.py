@@ -37,8 +37,9 @@ class SearchOptions:
     data_pipeline: str = "cached"         # cached: decoded-image cache + batches augmented on the device; naive
     accel: AccelSettings = AccelSettings()  # what the trials' device runs (CUDA only, but compile)
     reuse_actors: bool = True             # a finished trial's worker runs the next trial (when the trainable can)
+    test: str = "best"                    # best: the best trial on the test split; all: every trial
 
 
 # what a search was started with, saved in its search file: --resume plans it again from these
 SAVED = ("search", "scheduler", "num_samples", "max_epochs", "max_concurrent", "overrides", "seed", "smoke",
-         "grace_period", "max_failures", "reuse_actors")
+         "grace_period", "max_failures", "reuse_actors", "test")

@@ -3,7 +3,7 @@ and how many trials of how many epochs (SearchPlan). Names are checked here, bef
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tunebench import TunebenchError
@@ -22,6 +22,7 @@ class SearchPlan:
     scheduler: str
     num_samples: int
     max_epochs: int
+    points: list[dict[str, Any]] = field(default_factory=list)  # configurations to run in order (method.points)
 
     @property
     def method(self) -> SearchMethod:
@@ -77,8 +78,10 @@ def plan_search(benchmark: Benchmark, options: SearchOptions) -> SearchPlan:
     source = benchmark.grid if method.report_values else benchmark.space
     if method.report_values and not benchmark.grid:
         raise TunebenchError(f"{benchmark.name} has no grid of the report's values: use --search optuna or random")
-    swept = {k: v for k, v in source.items() if k not in fixed}
+    swept = {k: v for k, v in source.items() if k not in fixed} if method.sweeps else {}
     for key, values in options.overrides.items():
+        if len(values) > 1 and not method.sweeps:
+            raise TunebenchError(f"--search {method.name} runs one configuration: give --set {key} one value")
         if len(values) > 1:
             swept[key] = list(values) if method.report_values else tune.choice(list(values))
     if "split" in swept:
@@ -86,7 +89,9 @@ def plan_search(benchmark: Benchmark, options: SearchOptions) -> SearchPlan:
     config = method.start({**benchmark.defaults, **fixed}, swept)
     config.setdefault("model", benchmark.model)
     config.update(epochs=max_epochs, seed=options.seed)
-    plan = SearchPlan(config, swept, options.search, scheduler, method.samples(swept, num_samples), max_epochs)
+    points = method.points(config, swept) if method.points else []
+    plan = SearchPlan(config, swept, options.search, scheduler,
+                      len(points) if method.points else method.samples(swept, num_samples), max_epochs, points)
     check_names(plan)
     return plan
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tunebench import TunebenchError
-from tunebench.reports import classification_table, reference_table, search_summary, trials_table
+from tunebench.reports import (classification_table, predictions_table, search_summary, trial_figures,
+                               trials_table)
 from tunebench.signals import INTERRUPTED
 from tunebench.tracking import Tag
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from tunebench.search.session import SearchSession
 
 RESULTS_FILE = "results.csv"
+TEST_FOLDER = "test"                  # --test all: each trial's predictions and per-class report
 PREDICTIONS_FILE = "test_predictions.csv"
 CLASSIFICATION_FILE = "test_classification_report.csv"
 
@@ -52,11 +54,70 @@ def finish(session: SearchSession, grid) -> str:
     test = evaluate_best(session, grid)
     tracker.log_metrics(parent, {**search_summary(table, benchmark.metric),
                                  **({k: v for k, v in test.items() if k.startswith("test_")} if test else {})})
-    if benchmark.reference:
-        say("\nReport's reference results (test accuracy):\n" + reference_table(
-            benchmark.reference, test["test_acc"] if test else None).to_string(index=False, float_format="%.3f"))
+    if session.options.test == "all":
+        scores = pd.DataFrame(score_trials(session, grid, session.experiment_path / TEST_FOLDER))
+        tests = [c for c in scores if c.startswith("test_")]
+        if tests:
+            table = table.merge(scores[["trial", *tests]], on="trial", how="left")
+            table.to_csv(results, index=False)
+            tracker.log_artifact(parent, results)
+            say(f"\nevery trial on the test split ({len(scores)}):\n"
+                + table.head(10).to_string(index=False, float_format="%.4g"))
+    best = table.iloc[0]
+    say("\n" + reference_line(benchmark, {**plan.config, **{key: best[key] for key in plan.swept}},
+                              {**best.dropna().to_dict(), **(test or {})}))
     say(f"\nresults: {results}\nMLflow:  mlflow ui --backend-store-uri {session.options.tracking_uri}")
     return "FINISHED"
+
+
+def reference_line(benchmark, config: dict[str, Any], scores: dict[str, Any]) -> str:
+    """The report's row that ran the best trial's configuration, its figures beside this search's scores (the best
+    trial's val figures, the test split's)."""
+    from tunebench.references import headline, match_reference
+
+    reference = match_reference(benchmark.reference, config)
+    if reference is None:
+        return "report: no matching report row (the report never ran this configuration)"
+    key = headline(reference.figures)
+    ours = scores.get(key) if key else None
+    figures = ", ".join(f"{k} {v:.4g}" for k, v in reference.figures.items() if isinstance(v, (int, float)))
+    return (f"report row {reference.row}: {figures}"
+            + (f"; this search's {key} {ours:.4g} ({ours - reference.figures[key]:+.4f})" if ours is not None else ""))
+
+
+def score_trials(session: SearchSession, grid, folder: Path) -> list[dict[str, Any]]:
+    """Every trial at its best-validation checkpoint on the test split (`tunebench search --test all`, a study's
+    rows): per trial its config, figures at its best epoch, test loss / accuracy / macro recall / F1 and model
+    size; its per-image predictions and per-class report written to `folder` and logged, with the test figures,
+    on the trial's MLflow run."""
+    benchmark, splits, tracker = session.benchmark, session.splits, session.tracker
+    runs = tracker.trial_runs(session.experiment_id, session.parent, session.part)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [key if isinstance(key, str) else f"#{key}" for key, _ in splits.test]
+    scored = []
+    for result in grid:
+        trial = Path(result.path).name.removeprefix("trial_")
+        run = runs.get(trial)
+        row = {"trial": trial, "run_id": run.info.run_id if run else None, "config": dict(result.config or {}),
+               "errored": result.error is not None,
+               **trial_figures(result.metrics_dataframe, benchmark.metric, benchmark.mode)}
+        checkpoint = result.get_best_checkpoint(benchmark.metric, benchmark.mode) if "best_epoch" in row else None
+        if checkpoint is not None and splits.test:
+            test = _evaluate(session, checkpoint, result.config)
+            predictions = predictions_table(files, splits.classes, test["targets"], test["predictions"],
+                                            test.get("probabilities"))
+            written = [folder / f"{trial}_predictions.csv", folder / f"{trial}_classification.csv"]
+            predictions.to_csv(written[0], index=False)
+            classification_table(predictions["true"], predictions["predicted"]).to_csv(written[1], index=False)
+            row.update({k: v for k, v in test.items() if k.startswith("test_") or k == "model_mb"})
+            row["predictions"] = str(written[0])
+            if run:
+                tracker.log_batch(run.info.run_id, metrics={k: v for k, v in row.items()
+                                                            if k.startswith("test_") or k == "model_mb"})
+                for path in written:
+                    tracker.log_artifact(run.info.run_id, path)
+        scored.append(row)
+    return scored
 
 
 def evaluate_best(session: SearchSession, grid) -> dict[str, Any] | None:

@@ -4,7 +4,6 @@ in order: load the data, start Ray, open the parent run, fit, finish."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -13,12 +12,11 @@ import tunebench
 from tunebench import TunebenchError
 from tunebench.benchmark import Benchmark
 from tunebench.search import tuner
-from tunebench.search.cluster import check_reachable, init_ray, storage_folder
+from tunebench.search.cluster import check_reachable, init_ray, new_run_folder, storage_folder
 from tunebench.search.options import SAVED, SearchOptions
 from tunebench.search.plan import SearchPlan, plan_search
 from tunebench.search.record import SEARCH_FILE, SearchRecord, find_search
 from tunebench.search.results import finish, interrupted
-from tunebench.signals import INTERRUPTED
 from tunebench.tracking import Tag, Tracker
 
 
@@ -33,6 +31,7 @@ class SearchSession:
     tracker: Tracker
     say: Callable[[str], None] = print
     record: SearchRecord | None = None  # a resumed search's search file
+    part: str | None = None          # a study's part (tunebench study): its trial runs nest under the study's run
     # set as the session runs
     splits: Any = field(default=None, init=False)
     resources: tuple[float, float] = field(default=(1.0, 0.0), init=False)  # a trial's (cpus, gpus)
@@ -59,12 +58,9 @@ class SearchSession:
     def start(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> SearchSession:
         _trainable(benchmark)  # a user file's unknown trainer: an error before anything starts
         plan = plan_search(benchmark, options)
-        tracker = _open_stores(options)
-        storage = storage_folder(options)
-        name = options.name or f"{benchmark.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        if (storage / name / SEARCH_FILE).exists():
-            raise TunebenchError(f"a search named '{name}' exists in {storage}: continue it with --resume --name {name}")
-        return cls(benchmark, options, plan, storage / name, tracker, say)
+        tracker = open_stores(options)
+        folder = new_run_folder(options, benchmark.name, SEARCH_FILE, "search")
+        return cls(benchmark, options, plan, folder, tracker, say)
 
     @classmethod
     def resume(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> SearchSession:
@@ -78,29 +74,24 @@ class SearchSession:
         else:  # a search file of tunebench 0.1.0 before the options were saved: Ray Tune's state has the rest
             plan = SearchPlan(record.config, dict.fromkeys(record.swept), record.search, record.scheduler,
                               record.num_samples, record.max_epochs)
-        tracker = _open_stores(options)
+        tracker = open_stores(options)
         return cls(benchmark, options, plan, storage_folder(options) / name, tracker, say, record)
 
     def run(self) -> str:
         """The search end to end; returns the MLflow id of its parent run."""
-        from tunebench.signals import sigint_kept, stop_signals_interrupt
-
-        self._load_data()
+        self.prepare()
         self.resources = init_ray(self.options)
-        stop_signals_interrupt()  # ray.init put its own SIGTERM handler in place
-        INTERRUPTED.clear()
         self._open_parent_run()
         status = "FAILED"
         try:
             if self.resumed:
                 self._reopen_parent_run()
-            fitting = self._tuner()
+            fitting = self.tuner()
             samples = f"{'at most ' if self.plan.method.may_end_early else ''}{self.plan.num_samples} samples"
             self.say(f"search {self.name}: {self.plan.search} + {self.plan.scheduler}, {samples} x "
                      f"{self.plan.max_epochs} epochs; MLflow run {self.parent} in experiment '{self.benchmark.name}' "
                      f"at {self.options.tracking_uri}")
-            with sigint_kept():
-                grid = fitting.fit()
+            grid = self.fit(fitting)
             status = finish(self, grid)
             return self.parent
         except KeyboardInterrupt:  # a second Ctrl-C (or SIGTERM) while Tune stopped, or one after the trials ended
@@ -113,21 +104,35 @@ class SearchSession:
             self.tracker.close_running(self.experiment_id, self.parent)
             self.tracker.end_run(self.parent, status)
 
-    def _load_data(self) -> None:
-        from tunebench.data import build_dataset
+    def fit(self, fitting=None):
+        """Tuner.fit with Ctrl-C kept for Tune's own graceful stop; returns Tune's ResultGrid."""
+        from tunebench.signals import sigint_kept
 
-        options, dataset = self.options, self.benchmark.dataset
-        self.splits = build_dataset(dataset, options.data_dir, limit_per_class=self.plan.config.get("limit_per_class"),
-                                    download=options.download, progress=self.say, split=self.plan.config.get("split"))
-        _warn_skipped(self.splits.skipped)
-        self.say(f"{dataset}: {self.splits.num_classes} classes, {self.splits.sizes()} ({self.splits.split_source})")
-        if not self.splits.train or not self.splits.val:
-            raise TunebenchError(f"{dataset} in {options.data_dir}: no images left to train or validate on")
+        fitting = fitting or self.tuner()
+        with sigint_kept():
+            return fitting.fit()
+
+    def prepare(self, splits=None) -> None:
+        """The dataset split (loaded, or `splits` a study has loaded for another part) and the ImageNet weights the
+        trials load, before Ray starts them."""
+        self.splits = splits or self.load_data()
         if not self.resumed and "imagenet" in self.plan.values("weights"):
             from tunebench.models import fetch_weights
 
             for source in self.plan.weight_sources():
                 fetch_weights(source)
+
+    def load_data(self):
+        from tunebench.data import build_dataset
+
+        options, dataset = self.options, self.benchmark.dataset
+        splits = build_dataset(dataset, options.data_dir, limit_per_class=self.plan.config.get("limit_per_class"),
+                               download=options.download, progress=self.say, split=self.plan.config.get("split"))
+        _warn_skipped(splits.skipped)
+        self.say(f"{dataset}: {splits.num_classes} classes, {splits.sizes()} ({splits.split_source})")
+        if not splits.train or not splits.val:
+            raise TunebenchError(f"{dataset} in {options.data_dir}: no images left to train or validate on")
+        return splits
 
     def _open_parent_run(self) -> None:
         """A new search: its parent run and search file, written as one step. A resumed one: its ids."""
@@ -159,11 +164,13 @@ class SearchSession:
 
     def _parent_tags(self) -> dict[str, Any]:
         return {Tag.BENCHMARK: self.benchmark.name, Tag.SEARCH: self.plan.search, Tag.SCHEDULER: self.plan.scheduler,
-                Tag.GIT_COMMIT: _git_commit(), Tag.VERSION: tunebench.__version__,
+                Tag.GIT_COMMIT: git_commit(), Tag.VERSION: tunebench.__version__,
                 Tag.SEED_REPORT: self.benchmark.seed_report, Tag.RAY_EXPERIMENT: str(self.experiment_path),
                 Tag.SMOKE: self.options.smoke}
 
-    def _tuner(self):
+    def tuner(self):
+        if self.part and tuner.can_restore(self):  # a study's part continues whenever Ray Tune saved its state
+            return tuner.restore_tuner(self)
         if self.resumed and tuner.can_restore(self):
             self.say(f"resuming search {self.name} (MLflow run {self.parent}); finished trials are kept, unfinished "
                      f"ones continue from their last checkpoint{', errored ones too' if self.options.retry_errored else ''}")
@@ -188,7 +195,7 @@ def _trainable(benchmark: Benchmark) -> type:
     return TRAINABLES[benchmark.trainer]
 
 
-def _open_stores(options: SearchOptions) -> Tracker:
+def open_stores(options: SearchOptions) -> Tracker:
     """The tracking store and a cluster's address, checked before any work starts."""
     tracker = Tracker(options.tracking_uri)
     if options.address and options.address != "auto":
@@ -209,7 +216,7 @@ def _warn_skipped(skipped: list[tuple[str, str]]) -> None:
         print(f"warning: skipped {len(skipped) - MAX_SKIPPED_SHOWN} more unreadable images", file=sys.stderr)
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
     import subprocess
 
     try:

@@ -16,14 +16,17 @@ def build_tuner(session: SearchSession):
     from ray import tune
 
     benchmark, plan, options = session.benchmark, session.plan, session.options
+    space = plan.param_space()
+    # a study's rows of several benchmarks differ in keys: the table shows those every trial has
+    columns = [k for k in plan.swept if k in space or all(k in point for point in plan.points)]
     reporter = tune.CLIReporter(
-        parameter_columns=list(plan.swept),
+        parameter_columns=columns,
         metric_columns={"training_iteration": "epoch", "val_loss": "val_loss", "val_acc": "val_acc",
                         **({benchmark.metric: benchmark.metric} if benchmark.metric not in ("val_loss", "val_acc")
                            else {})},
         max_report_frequency=10, sort_by_metric=True)
     return tune.Tuner(
-        _trainable(session), param_space=plan.param_space(),
+        _trainable(session), param_space=space,
         tune_config=tune.TuneConfig(metric=benchmark.metric, mode=benchmark.mode,
                                     search_alg=plan.method.searcher(plan, options),
                                     scheduler=SCHEDULERS[plan.scheduler].build(plan, options),
@@ -32,7 +35,8 @@ def build_tuner(session: SearchSession):
                                     reuse_actors=options.reuse_actors and _can_reuse(session.trainable)),
         run_config=tune.RunConfig(
             name=session.name, storage_path=str(session.storage), progress_reporter=reporter, verbose=1,
-            callbacks=[TrialRuns(session.tracker, session.experiment_id, session.parent), InterruptWatch()],
+            callbacks=[TrialRuns(session.tracker, session.experiment_id, session.parent, session.part),
+                       InterruptWatch()],
             failure_config=tune.FailureConfig(max_failures=options.max_failures),
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=1, num_to_keep=1, checkpoint_score_attribute=benchmark.metric,
