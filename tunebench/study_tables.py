@@ -76,7 +76,9 @@ def table_frame(table: Table, results: Sequence[RowResult], macro: bool = False,
     numeric = [*ours, *(f"report {k}" for k in reported), *([f"{key} - report"] if key else [])]
     for column in numeric:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return frame
+    # what the trainer never reports (an SVM: no loss, no epoch time) is left out, unless the report has it
+    return frame.drop(columns=[c for c in ours if frame[c].isna().all() and c not in reported and len(frame)
+                               and any(result.scores for result in results)])
 
 
 def _small(matrix: Any) -> bool:
