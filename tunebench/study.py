@@ -144,9 +144,6 @@ class Study:
     def table(self, table_id: str) -> Table:
         return next(t for t in self.tables if t.id == table_id)
 
-    def benchmarks(self) -> list[str]:
-        return list(dict.fromkeys(b for t in self.tables for b in t.benchmarks()))
-
 
 # --- row kinds --------------------------------------------------------------------------------------------------
 

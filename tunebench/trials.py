@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+STAGE_TESTS = ("stage1_test_loss", "stage1_test_acc", "stage2_test_loss", "stage2_test_acc")
+"""A two-stage trial's test split at the end of each stage (tunebench study scores it in the trial)."""
 EPOCH_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "val_macro_recall", "val_macro_f1", "lr",
                  "trainable_params", "stage", "epoch_time_s", "images_per_s", "data_wait_frac", "feature_dim",
-                 "stage1_test_loss", "stage1_test_acc", "stage2_test_loss", "stage2_test_acc")
-STAGE_TESTS = EPOCH_METRICS[-4:]  # a two-stage trial's test split at the end of each stage (tunebench study)
+                 *STAGE_TESTS)
 EXECUTION_METRIC = "val_acc_execution_"  # + index: one per training of a configuration (executions > 1)
 EPOCH_KEY = "val_acc"  # every trainer reports it every epoch: its history says which epochs a run holds
 

@@ -93,7 +93,6 @@ def score_trials(session: SearchSession, grid, folder: Path) -> list[dict[str, A
     benchmark, splits, tracker = session.benchmark, session.splits, session.tracker
     runs = tracker.trial_runs(session.experiment_id, session.parent, session.part)
     folder.mkdir(parents=True, exist_ok=True)
-    files = [key if isinstance(key, str) else f"#{key}" for key, _ in splits.test]
     scored = []
     for result in grid:
         trial = Path(result.path).name.removeprefix("trial_")
@@ -104,18 +103,14 @@ def score_trials(session: SearchSession, grid, folder: Path) -> list[dict[str, A
         checkpoint = result.get_best_checkpoint(benchmark.metric, benchmark.mode) if "best_epoch" in row else None
         if checkpoint is not None and splits.test:
             test = _evaluate(session, checkpoint, result.config)
-            predictions = predictions_table(files, splits.classes, test["targets"], test["predictions"],
-                                            test.get("probabilities"))
-            written = [folder / f"{trial}_predictions.csv", folder / f"{trial}_classification.csv"]
-            predictions.to_csv(written[0], index=False)
-            classification_table(predictions["true"], predictions["predicted"]).to_csv(written[1], index=False)
+            predictions = folder / f"{trial}_predictions.csv"
+            _write_test(session, test, predictions, folder / f"{trial}_classification.csv",
+                        run.info.run_id if run else None)
             row.update({k: v for k, v in test.items() if k.startswith("test_") or k == "model_mb"})
-            row["predictions"] = str(written[0])
+            row["predictions"] = str(predictions)
             if run:
                 tracker.log_batch(run.info.run_id, metrics={k: v for k, v in row.items()
                                                             if k.startswith("test_") or k == "model_mb"})
-                for path in written:
-                    tracker.log_artifact(run.info.run_id, path)
         scored.append(row)
     return scored
 
@@ -131,20 +126,28 @@ def evaluate_best(session: SearchSession, grid) -> dict[str, Any] | None:
         return None
     say(f"\nevaluating the best trial ({best.metrics.get('trial_id')}) on {len(splits.test)} test images")
     test = _evaluate(session, checkpoint, best.config)
-    predictions = pd.DataFrame({"true": [splits.classes[i] for i in test.pop("targets")],
-                                "predicted": [splits.classes[i] for i in test.pop("predictions")]})
     folder = session.experiment_path
-    predictions.to_csv(folder / PREDICTIONS_FILE, index=False)
-    classification_table(predictions["true"], predictions["predicted"]).to_csv(folder / CLASSIFICATION_FILE,
-                                                                               index=False)
-    for artifact in (PREDICTIONS_FILE, CLASSIFICATION_FILE):
-        session.tracker.log_artifact(session.parent, folder / artifact)
+    _write_test(session, test, folder / PREDICTIONS_FILE, folder / CLASSIFICATION_FILE, session.parent)
     session.tracker.set_tags(session.parent, {Tag.BEST_TRIAL: best.metrics.get("trial_id"),
                                               Tag.BEST_CHECKPOINT: checkpoint.path})
     loss = f"loss {test['test_loss']:.4f}, " if "test_loss" in test else ""
     say(f"test: {loss}accuracy {test['test_acc']:.4f}, macro recall {test['test_macro_recall']:.4f}, "
         f"macro F1 {test['test_macro_f1']:.4f} (checkpoint of epoch {test['epoch']})")
     return test
+
+
+def _write_test(session: SearchSession, test: dict[str, Any], predictions_path: Path, classification_path: Path,
+                run_id: str | None) -> None:
+    """A test evaluation's per-image predictions (file, true and predicted class, confidence, every class's
+    probability) and scikit-learn's per-class report, as CSVs logged on `run_id`; the labels leave `test`."""
+    splits = session.splits
+    files = [key if isinstance(key, str) else f"#{key}" for key, _ in splits.test]
+    predictions = predictions_table(files, splits.classes, test.pop("targets"), test.pop("predictions"),
+                                    test.pop("probabilities", None))
+    predictions.to_csv(predictions_path, index=False)
+    classification_table(predictions["true"], predictions["predicted"]).to_csv(classification_path, index=False)
+    for path in (predictions_path, classification_path) if run_id else ():
+        session.tracker.log_artifact(run_id, path)
 
 
 def _evaluate(session: SearchSession, checkpoint, config: dict[str, Any]) -> dict[str, Any]:

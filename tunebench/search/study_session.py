@@ -121,7 +121,7 @@ class StudySession:
         pending = list(self.study.tables)
         while pending:
             ready = [t for t in pending if all(c in done for c in t.carry)]
-            rows = {t.id: self.table_rows(t, winners) for t in ready if t.search is None}
+            rows = {t.id: self._table_rows(t, winners) for t in ready if t.search is None}
             for part in self._parts(ready, rows):
                 self._run_part(part)
             for table in ready:
@@ -141,7 +141,7 @@ class StudySession:
                 pending.remove(table)
         return done, winners
 
-    def table_rows(self, table: Table, winners: dict[str, dict[str, Any]]) -> list[tuple[Row, Benchmark, dict]]:
+    def _table_rows(self, table: Table, winners: dict[str, dict[str, Any]]) -> list[tuple[Row, Benchmark, dict]]:
         values = carried(table, winners)
         found = []
         for row in table.rows:
