@@ -169,3 +169,17 @@ def build_dogs_vs_cats(root: Path, per_class: int = 20) -> Path:
 def all_samples(splits) -> list:
     """Every sample of an ImageSplits: train, then val, then test."""
     return splits.train + splits.val + splits.test
+
+
+def build_keras_cats_and_dogs(root: Path, per_label: int, in_train: int = 10) -> Path:
+    """Real Dogs vs Cats images of ../shared/data laid out as Keras' flow_from_directory reads them:
+    root/train/{cats,dogs}/ (the first `in_train` of each label) and root/validation/{cats,dogs}/ (the rest)."""
+    import shutil
+
+    for label in ("cat", "dog"):
+        images = sorted((SHARED_DOGS_VS_CATS / "train").glob(f"{label}.*.jpg"))[:per_label]
+        for part, chosen in (("train", images[:in_train]), ("validation", images[in_train:])):
+            (root / part / f"{label}s").mkdir(parents=True, exist_ok=True)
+            for image in chosen:
+                shutil.copy(image, root / part / f"{label}s" / image.name)
+    return root

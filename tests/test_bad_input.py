@@ -108,13 +108,19 @@ def test_bad_set(capsys, in_tmp, search_args, pair, message):
     assert not (in_tmp / "ray").exists()
 
 
-def test_unknown_split_value(capsys, in_tmp, tracking_uri, tmp_path):
-    line = _error(capsys, ["search", "cnn-catsdogs", "--set", "split=50/25/25", "--tracking-uri", tracking_uri,
+@pytest.mark.parametrize("split, problem", [
+    ("50/25/20", "the percentages sum to 95, not 100"), ("90/10/0", "TEST is 0"),
+    ("fifty", "expected TRAIN/VAL/TEST percentages"),
+], ids=["sum-not-100", "no-test", "not-percentages"])
+def test_unknown_split_value(capsys, in_tmp, tracking_uri, tmp_path, split, problem):
+    line = _error(capsys, ["search", "cnn-catsdogs", "--set", f"split={split}", "--tracking-uri", tracking_uri,
                            "--storage-path", str(in_tmp / "ray"), "--data-dir", str(tmp_path)])
-    assert "--set split=50/25/25: must be one of 80/10/10, 64/16/20" in line
+    assert f"--set split={split}: {problem}" in line
+    assert line.endswith("TRAIN/VAL/TEST percentages, whole numbers summing to 100 with each above 0, e.g. 80/10/10 "
+                         "or 70/15/15" + ("" if split == "fifty" else ")"))
     assert not (in_tmp / "ray").exists()
-    with pytest.raises(TunebenchError, match=r"unknown split '50/25/25' for dogs-vs-cats \(choose 80/10/10 or"):
-        build_dataset("dogs-vs-cats", tmp_path, split="50/25/25")  # the loader refuses it too
+    with pytest.raises(TunebenchError, match=f"split '{split}' for dogs-vs-cats: {problem}"):
+        build_dataset("dogs-vs-cats", tmp_path, split=split)  # the loader refuses it too
 
 
 # --- user search-space files -----------------------------------------------------------------------------------

@@ -9,11 +9,11 @@ import time
 import pytest
 
 from tunebench import TunebenchError
-from tunebench.data import DATASETS, DatasetNotFound, DatasetSpec, build_dataset, split_choices
+from tunebench.data import DATASETS, DatasetNotFound, DatasetSpec, build_dataset, split_choices, split_problem
 from tunebench.data import caltech101, cifar
 
-FIXED_SPLIT = [name for name, spec in DATASETS.specs().items() if not spec.splits]
-KAGGLE = [name for name, spec in DATASETS.specs().items() if not spec.downloads]
+FIXED_SPLIT = [name for name, spec in DATASETS.specs().items() if not spec.takes_split]
+KAGGLE = [name for name, spec in DATASETS.specs().items() if not spec.downloads and name != "folder"]
 
 
 def test_split_choices_are_every_datasets_choices_once_in_declared_order():
@@ -28,6 +28,37 @@ def test_declarations_of_the_real_datasets():
     assert specs["dogs-vs-cats"].default_split == "80/10/10"
     assert [name for name in specs if specs[name].downloads] == ["caltech101", "cifar10", "cifar5"]
     assert KAGGLE == ["artworks", "dogs-vs-cats"]
+    # any TRAIN/VAL/TEST percentages: the user's class folders, and Dogs vs Cats beside the report's two
+    assert [name for name in specs if specs[name].ratios] == ["dogs-vs-cats", "folder"]
+    assert (specs["folder"].splits, specs["folder"].default_split, specs["folder"].downloads) == ((), "80/10/10", False)
+    assert FIXED_SPLIT == ["artworks", "caltech101", "cifar10", "cifar5"]
+
+
+@pytest.mark.parametrize("split, problem", [
+    ("70/15/15", None), ("98/1/1", None), ("80/10/10", None),
+    ("50/25/20", "the percentages sum to 95, not 100"),
+    ("80/20/0", "TEST is 0"), ("0/50/50", "TRAIN is 0"), ("100/0/0", "VAL and TEST are 0"),
+    ("80/10", "expected TRAIN/VAL/TEST percentages"), ("80.5/9.5/10", "expected TRAIN/VAL/TEST percentages"),
+    ("a/b/c", "expected TRAIN/VAL/TEST percentages"), ("-10/60/50", "expected TRAIN/VAL/TEST percentages"),
+])
+def test_ratio_splits_are_whole_percentages_summing_to_100_with_val_and_test(split, problem):
+    found = DATASETS.spec("folder").split_problem(split)
+    assert (found is None) if problem is None else (problem in found and "\n" not in found)
+    assert split_problem(split) == found  # what --set split= and search-space files are checked with
+
+
+@pytest.mark.parametrize("name", ["dogs-vs-cats", "folder"])
+def test_a_bad_ratio_is_refused_before_reading_data(tmp_path, name):
+    with pytest.raises(TunebenchError, match=f"split '80/20/0' for {name}: TEST is 0 \\(expected TRAIN/VAL/TEST "):
+        build_dataset(name, tmp_path / "nowhere", split="80/20/0")
+
+
+def test_a_spec_with_ratios_needs_a_valid_default():
+    assert DatasetSpec(build=lambda data_dir: None, ratios=True, default_split="70/15/15").takes_split
+    with pytest.raises(ValueError, match="default_split"):
+        DatasetSpec(build=lambda data_dir: None, ratios=True)
+    with pytest.raises(ValueError, match="default_split"):
+        DatasetSpec(build=lambda data_dir: None, ratios=True, default_split="90/10/0")
 
 
 @pytest.mark.parametrize("splits, default", [(("a", "b"), None), (("a", "b"), "c"), ((), "a")])
@@ -44,10 +75,12 @@ def test_a_split_for_a_dataset_without_choices_is_refused_before_reading_data(tm
     assert "\n" not in str(info.value)
 
 
-def test_an_unknown_split_names_the_choices(tmp_path):
-    with pytest.raises(TunebenchError, match=r"unknown split '70/15/15' for dogs-vs-cats \(choose 80/10/10 or "
-                                             r"64/16/20\)") as info:
-        build_dataset("dogs-vs-cats", tmp_path, split="70/15/15")
+def test_an_unknown_split_names_the_choices(tmp_path, monkeypatch):
+    spec = DatasetSpec(build=lambda data_dir, **_: None, splits=("80/10/10", "64/16/20"), default_split="80/10/10")
+    monkeypatch.setitem(DATASETS._specs, "named-splits-only", spec)  # named split choices and no ratios
+    with pytest.raises(TunebenchError, match=r"unknown split '70/15/15' for named-splits-only \(choose 80/10/10 "
+                                             r"or 64/16/20\)") as info:
+        build_dataset("named-splits-only", tmp_path, split="70/15/15")
     assert "\n" not in str(info.value)
 
 

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # the registry, the typed settings, the trial vocabulary and the tracking room (MLflow, imported where it is used).
 LAYERS = {
     "tunebench.__main__": 8, "tunebench.cli": 8, "tunebench.ui": 8,
-    "tunebench.search": 7, "tunebench.study_report": 7, "tunebench.study_tables": 7,
+    "tunebench.search": 7, "tunebench.study_report": 7, "tunebench.predict": 7, "tunebench.recorded": 7, "tunebench.study_tables": 7,
     "tunebench.hparams": 6, "search_spaces": 6,
     "tunebench.benchmark": 5, "tunebench.study": 5,
     "tunebench.trainable": 4,

@@ -86,6 +86,35 @@ def test_compare_rows_take_the_maxima_of_their_trial_runs_and_the_matching_repor
     assert vgg["report row"] == "no matching report row" and pd.isna(vgg["test - report"])
 
 
+def test_compare_rows_show_the_recorded_dataset_and_match_no_report_row_on_other_data():
+    """The same configuration as T3.7, run with `--dataset folder`: no report row (the report never saw those
+    images); a search recorded before the dataset tag keeps the benchmark's dataset; a user's search-space file's
+    search (no shipped benchmark) shows its own recorded dataset and metric."""
+    from search_spaces import BENCHMARKS
+
+    defaults = {f"params.{k}": str(v) for k, v in BENCHMARKS["alexnet-caltech"].defaults.items()}
+    t37 = {**defaults, "params.swept": "lr,step_size", "tags.best.lr": "0.1", "tags.best.step_size": "20"}
+    searches = pd.DataFrame([
+        {**_search_run("p1"), **t37, "tags.dataset": "folder"},
+        {**_search_run("p2"), **t37, "tags.dataset": "caltech101", "tags.mlflow.runName": "search-p2"},
+        {**_search_run("p3"), **t37, "tags.dataset": None},
+        {**_search_run("p4", "my-flowers"), "tags.dataset": "folder", "tags.metric": "val_loss"},
+    ])
+    trials = pd.concat([_trial_runs(p).assign(run_id=lambda d, p=p: d.run_id + p) for p in ("p1", "p2", "p3", "p4")])
+    info = {"alexnet-caltech": {"dataset": "caltech101", "metric": "val_acc",
+                                "references": BENCHMARKS["alexnet-caltech"].reference}}
+    table = compare_table(searches, trials, info).set_index("search")
+    assert table.loc["search-p1", "dataset"] == "folder"
+    assert table.loc["search-p1", "report row"] == "none: ran on folder, not caltech101"
+    assert pd.isna(table.loc["search-p1", "report figure"]) and pd.isna(table.loc["search-p1", "test - report"])
+    for same in ("search-p2", "search-p3"):
+        assert table.loc[same, "dataset"] == "caltech101" and table.loc[same, "report row"] == "report 003 T3.7 lr=0.1"
+    own = table.loc["search-p4"]
+    assert (own["benchmark"], own["dataset"], own["metric"], own["report row"]) == (
+        "my-flowers", "folder", "val_loss", "no matching report row")
+    assert own["best_metric"] == 1.2  # the lowest val_loss of its trial runs
+
+
 def test_one_factor_table_holds_each_values_best_trial():
     trials = trials_frame(_trial_runs(), ["lr", "step_size"])
     table = one_factor_table(trials, "lr", "val_acc", "max")

@@ -35,3 +35,16 @@ def test_limit_keeps_everything_else():
 def test_no_limit_keeps_every_sample():
     original = _splits()
     assert limited(original, None) == original
+
+
+def test_ratio_fractions_keep_the_reports_splits_and_refuse_bad_ones():
+    import pytest
+
+    from tunebench import TunebenchError
+    from tunebench.data.splits import ratio_fractions
+
+    # (test, val) fractions of all images: the same numbers dogs-vs-cats used for its two named splits
+    assert ratio_fractions("80/10/10") == (0.10, 0.10) and ratio_fractions("64/16/20") == (0.20, 0.16)
+    assert ratio_fractions(" 70/15/15 ") == (0.15, 0.15)
+    with pytest.raises(TunebenchError, match=r"split '70/30/0': TEST is 0 \(expected TRAIN/VAL/TEST percentages"):
+        ratio_fractions("70/30/0")

@@ -86,8 +86,9 @@ def check_runs(name: str, tracking_uri: str) -> tuple[object, list]:
 def test_smoke_study_writes_every_table(name, ray_local, in_tmp, tracking_uri, tmp_path_factory, capsys):
     data = _data(name, tmp_path_factory)
     output = in_tmp / "tables"
+    log_models = ["--log-models"] if name == "cnn-cifar10" else []
     code = main(["study", name, "--smoke", "--data-dir", str(data), "--tracking-uri", tracking_uri,
-                 "--storage-path", str(in_tmp / "ray"), "--output", str(output)])
+                 "--storage-path", str(in_tmp / "ray"), "--output", str(output), *log_models])
     out, err = capsys.readouterr()
     assert code == 0, err[-3000:]
     tables = check_tables(name, output)
@@ -111,6 +112,19 @@ def test_smoke_study_writes_every_table(name, ray_local, in_tmp, tracking_uri, t
         assert len(list(output.glob("T4.14-??-confusion.png"))) == 4
         assert len(list(output.glob("T4.14-??-report-confusion.png"))) == 3
         assert tables["T4.6"]["report val_acc"][0] == pytest.approx(0.8162, abs=1e-4)
+    if log_models:  # every row's model on its run, loaded with MLflow's own client
+        import mlflow
+        import mlflow.pytorch
+        import torch
+
+        mlflow.set_tracking_uri(tracking_uri)
+        for run in runs:
+            uri = run.data.tags["model_uri"]
+            assert uri == f"runs:/{run.info.run_id}/model"
+            metadata = mlflow.models.get_model_info(uri).metadata
+            size = metadata["preprocessing"]["image_size"]  # the CNN's 32 px, the inception's 75 px in smoke
+            assert len(metadata["classes"]) == 10
+            assert mlflow.pytorch.load_model(uri)(torch.rand(3, 3, size, size)).shape == (3, 10)
     if name == "featx-cifar5":  # each cut's features extracted once, cached for the SVM
         cached = list(Path(os.environ["TUNEBENCH_CACHE"], "features").glob("*.npy"))
         assert {p.name.split("-")[1] for p in cached} >= {"train", "val", "test"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -56,6 +56,14 @@ class Benchmark:
             raise ValueError(f"{self.name}: space/grid keys without a default: {sorted(unknown)}")
         if self.mode not in ("min", "max"):
             raise ValueError(f"{self.name}: mode must be 'min' or 'max'")
+
+    def on_dataset(self, dataset: str | None) -> Benchmark:
+        """The recipe on another dataset (`search --dataset folder`: the user's class folders): the report's figures
+        left out (they were not measured on these images), and a `split` setting where the recipe has none
+        (TRAIN/VAL/TEST percentages; none: the dataset's default). The same benchmark for None or its own."""
+        if dataset is None or dataset == self.dataset:
+            return self
+        return replace(self, dataset=dataset, reference=(), defaults={"split": None, **self.defaults})
 
 
 def load_benchmark_file(path: str | Path) -> Benchmark:

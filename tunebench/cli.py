@@ -1,4 +1,4 @@
-"""tunebench command line: list | show | search | study | prefetch | compare | report | ui.
+"""tunebench command line: list | show | search | study | prefetch | compare | report | predict | ui.
 
 main(argv) -> exit code; errors are one line, never a traceback.
 """
@@ -99,10 +99,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     from tunebench.search.session import run_search
 
     benchmark = get_benchmark(args.benchmark)
-    overrides = parse_overrides(args.set or [], benchmark.defaults)
+    overrides = parse_overrides(args.set or [], benchmark.on_dataset(args.dataset).defaults)
     run_search(benchmark, _options(args, search=args.search, scheduler=args.scheduler, num_samples=args.num_samples,
                                    max_epochs=args.max_epochs, overrides=overrides, retry_errored=args.retry_errored,
-                                   test=args.test))
+                                   test=args.test, dataset=args.dataset, register_model=args.register_model))
     return 0
 
 
@@ -129,7 +129,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     from tunebench.search.study_session import run_study
 
     output = Path(args.output or f"reports/{study.name}")
-    run_study(study, BENCHMARKS, _options(args), output)
+    run_study(study, BENCHMARKS, _options(args, log_models=args.log_models), output)
     return 0
 
 
@@ -178,12 +178,13 @@ COMPARE_FORMATS = ("table", "markdown", "csv", "html")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from search_spaces import BENCHMARKS, get_benchmark
+    from search_spaces import BENCHMARKS
+    from tunebench.recorded import recorded_name
     from tunebench.reports import compare_table, smoke_searches
     from tunebench.tracking import split_runs
 
-    names = [get_benchmark(name).name for name in args.benchmarks] if args.benchmarks else None
     tracker = Tracker(args.tracking_uri)
+    names = [recorded_name(name, tracker) for name in args.benchmarks] if args.benchmarks else None
     searches, trials = split_runs(tracker.runs(names))
     of = f"{' of ' + ', '.join(names) if names else ''}"
     if searches.empty:
@@ -213,13 +214,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from search_spaces import get_benchmark
+    from tunebench.recorded import report_benchmark
     from tunebench.study_report import write_report
 
-    benchmark = get_benchmark(args.benchmark)
+    tracker = Tracker(args.tracking_uri)
+    benchmark = report_benchmark(args.benchmark, args.search, tracker)
     output = Path(args.output or f"reports/{benchmark.name}")
-    path = write_report(Tracker(args.tracking_uri), benchmark, args.search, output)
+    path = write_report(tracker, benchmark, args.search, output)
     print(f"report: {path} and {path.with_suffix('.html')} (also on the search's MLflow run under report/)")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from tunebench.predict import predict_images
+
+    table = predict_images(Tracker(args.tracking_uri), args.source, args.images,
+                           warn=lambda line: print(f"warning: {line}", file=sys.stderr))
+    output = Path(args.output)
+    try:
+        table.to_csv(output, index=False)
+    except OSError as exc:
+        raise TunebenchError(f"cannot write --output {output}: {exc.strerror}") from None
+    shown = table.assign(file=table["file"].map(lambda f: Path(f).name))[["file", "predicted", "confidence"]]
+    print(shown.head(20).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if len(table) > 20:
+        print(f"... {len(table) - 20} more")
+    print(f"{len(table)} predictions, with every class's probability: {output}")
     return 0
 
 
@@ -284,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--search", choices=list(offered), default="optuna", help=choices_help(offered))
     search.add_argument("--scheduler", choices=list(SCHEDULERS),
                         help=choices_help(SCHEDULERS, scheduler_default_note))
+    search.add_argument("--dataset", choices=("folder",),
+                        help="folder: the benchmark's recipe on your own images in --data-dir, DIR/<class>/<image> "
+                             "(split by --set split=TRAIN/VAL/TEST, default 80/10/10) or "
+                             "DIR/{train,val,test}/<class>/<image>; the model's output fits the classes found")
     search.add_argument("--num-samples", type=_COUNT, help="trials for optuna/random (default 16)")
     search.add_argument("--max-epochs", type=_COUNT, help="epochs per trial (default: the benchmark's)")
     search.add_argument("--set", nargs="+", metavar="KEY=VALUE",
@@ -291,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--test", choices=("best", "all"), default="best",
                         help="score the best trial on the test split (default), or every trial at its "
                              "best-validation epoch")
+    search.add_argument("--register-model", metavar="NAME",
+                        help="also register the best model in MLflow's model registry under this name")
     search.add_argument("--retry-errored", action="store_true", help="with --resume: rerun errored trials too")
     _run_options(search, "search", "an interrupted search (--name, default: this benchmark's latest) with the "
                                    "same MLflow runs")
@@ -301,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("study", nargs="?", help="a study (tunebench study lists them)")
     study.add_argument("--dry-run", action="store_true", help="print the rows, trials and epochs it will run")
     study.add_argument("--output", help="folder for the tables (default reports/STUDY)")
+    study.add_argument("--log-models", action="store_true",
+                       help="log every row's model on its MLflow run (runs:/RUN/model), as a search does its best")
     _run_options(study, "study", "an interrupted study (--name, default: this study's latest); finished parts "
                                  "are kept")
     study.set_defaults(run=cmd_study)
@@ -325,6 +353,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output", help="folder for report.md, report.html and the plots (default reports/NAME)")
     _tracking_option(report)
     report.set_defaults(run=cmd_report)
+
+    predict = commands.add_parser("predict", help="classify images with a search's best model (from MLflow)")
+    predict.add_argument("source", metavar="BENCHMARK|RUN_ID|MODEL_URI",
+                         help="a benchmark (its latest search's model), a search's run id, or an MLflow model URI "
+                              "(runs:/RUN/model, models:/NAME/VERSION)")
+    predict.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, or folders of them")
+    predict.add_argument("--output", default="predictions.csv",
+                         help="CSV of file, predicted class, confidence and each class's probability "
+                              "(default predictions.csv)")
+    _tracking_option(predict)
+    predict.set_defaults(run=cmd_predict)
 
     ui = commands.add_parser("ui", help="the MLflow UI on the tracking store")
     ui.add_argument("--port", type=_number(int, 1, 65535), default=5000)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import MISSING, dataclass, fields, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from tunebench import TunebenchError
-from tunebench.data import split_choices
+from tunebench.data import DATASETS, split_problem
 from tunebench.data.transforms import AUGMENTATIONS, COLORS, NORMALIZATIONS, RESIZES
 from tunebench.models import FREEZE_MODES, WEIGHTS
 from tunebench.models.catsdogs_cnn import VARIANTS
@@ -34,6 +34,7 @@ class HParam:
     optional: bool = False            # "none" means: switched off
     help: str = ""
     default: Any = None               # the typed settings' default (None where a model's factory has its own)
+    valid: Callable[[Any], str | None] | None = None  # what else is wrong with a value (its owner's check), or None
 
     def problem(self, value: Any) -> str | None:
         """What is wrong with a value of this hyperparameter (its type, choices, range), or None."""
@@ -55,7 +56,7 @@ class HParam:
             return f"out of range, must be {f'> {self.low}' if self.low_open else f'>= {self.low}'}"
         if self.high is not None and value > self.high:
             return f"out of range, must be <= {self.high}"
-        return None
+        return self.valid(value) if self.valid else None
 
     def check(self, key: str, value: Any, where: str = "--set") -> None:
         problem = self.problem(value)
@@ -113,8 +114,9 @@ HPARAMS: dict[str, HParam] = {
     "resize": HParam(str, choices=RESIZES, help="crop: resize + centre crop; square: resize to a square"),
     "normalize": HParam(str, choices=NORMALIZATIONS, help="pixel normalisation"),
     "color": HParam(str, choices=COLORS, help="rgb or grayscale input"),
-    "split": HParam(str, choices=split_choices(), optional=True,
-                    help="train/val/test percentages of a dataset with split choices (none: its default)"),
+    "split": HParam(str, optional=True, valid=split_problem,
+                    help="TRAIN/VAL/TEST percentages, e.g. 70/15/15, of a dataset that takes a split (none: its "
+                         "default)"),
     "limit_per_class": HParam(int, 1, optional=True, help="at most this many images per class and split"),
     "workers": HParam(int, 0, help="DataLoader worker processes per trial"),
 }
@@ -189,6 +191,15 @@ def check_benchmark(benchmark: Any, origin: str) -> None:
     if isinstance(benchmark.max_epochs, bool) or not isinstance(benchmark.max_epochs, int) \
             or benchmark.max_epochs < 1:
         raise TunebenchError(f"{origin}: max_epochs={benchmark.max_epochs!r}: must be a whole number >= 1")
+    if benchmark.dataset not in DATASETS.names():  # "folder": the user's own class folders (--data-dir)
+        raise TunebenchError(f"{origin}: dataset={benchmark.dataset!r}: unknown dataset (known: "
+                             f"{', '.join(DATASETS.names())})")
+    if benchmark.defaults.get("split") is not None:
+        spec = DATASETS.spec(benchmark.dataset)
+        problem = spec.split_problem(benchmark.defaults["split"]) if spec.takes_split else "it has a fixed split"
+        if problem:
+            raise TunebenchError(f"{origin}: defaults split={benchmark.defaults['split']}: {problem} "
+                                 f"(dataset {benchmark.dataset})")
     for key, value in benchmark.defaults.items():
         check("defaults", key, value)
     for key, values in benchmark.grid.items():

@@ -162,21 +162,33 @@ def smoke_searches(searches: pd.DataFrame) -> pd.Series:
     return flag(tag(Tag.SMOKE)) | flag("params.smoke")
 
 
+def run_tag(run: pd.Series, name: str) -> str | None:
+    """A tag of a run, None where the run lacks it (runs recorded before the tag)."""
+    value = run.get(tag(name))
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) or value == "" else str(value)
+
+
 def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
                   benchmarks: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """One row per search: what ran, how it went, its best values (maxima over its trial runs), its test
     accuracy, and the figure of the report row that ran the same configuration beside it.
 
     `benchmarks` maps a benchmark name to {"dataset", "metric", "references"} (study.Reference); a search is set
-    against the report row that ran its best configuration only.
+    against the report row that ran its best configuration only, and only when it ran on the benchmark's dataset
+    (its dataset tag: `search --dataset folder` runs a recipe on the user's images). The dataset and metric are the
+    run's own tags where it has them (a user's search-space file is in no `benchmarks`).
     """
     rows = []
     for _, search in searches.iterrows():
         own = trials[trials[tag(Tag.PARENT)] == search["run_id"]]
         info = benchmarks.get(search[tag(Tag.BENCHMARK)], {})
-        metric = info.get("metric", "val_acc")
+        dataset = run_tag(search, Tag.DATASET) or info.get("dataset")
+        metric = info.get("metric") or run_tag(search, Tag.METRIC) or "val_acc"
         best_params = best_hyperparameters(search)
-        row, key, figure = matching_report_row(info.get("references", ()), search)
+        same_data = dataset == info.get("dataset")
+        row, key, figure = matching_report_row(info.get("references", ()) if same_data else (), search)
+        if info.get("references") and not same_data:
+            row = f"none: ran on {dataset}, not {info.get('dataset')}"
         ours = search.get(f"metrics.{key}") if key and key.startswith("test_") else None
 
         def best(key: str, better=max):
@@ -185,7 +197,7 @@ def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
 
         rows.append({
             "benchmark": search[tag(Tag.BENCHMARK)], "search": search.get(tag(Tag.RUN_NAME)),
-            "model": best_params.get("model", search.get("params.model")), "dataset": info.get("dataset"),
+            "model": best_params.get("model", search.get("params.model")), "dataset": dataset,
             "algorithm": search.get(tag(Tag.SEARCH)), "scheduler": search.get(tag(Tag.SCHEDULER)),
             "status": search["status"], "trials": len(own),
             "stopped_early": int(own.get(tag(Tag.OUTCOME), pd.Series(dtype=str)).isin(STOPPED_EARLY).sum()),

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 from tunebench import TunebenchError
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
+MODEL_PATH = "model"  # where a run's model is logged: runs:/<run>/model
 
 
 class Tag:
@@ -36,9 +37,15 @@ class Tag:
     SEED_REPORT = "seed_report"
     RAY_EXPERIMENT = "ray_experiment"
     SMOKE = "smoke"                  # "True" for a --smoke search: left out of `tunebench compare` unless asked
+    OPTUNA_STORAGE = "optuna_storage"  # an optuna search: the Optuna storage URL of its study (optuna-dashboard URL)
+    OPTUNA_STUDY = "optuna_study"    # an optuna search: its study's name in that storage (the search's name)
+    DATASET = "dataset"              # the registered dataset the search ran on (--dataset folder: the user's images)
+    METRIC = "metric"                # the benchmark's metric and mode: `tunebench report` of a user's search reads
+    MODE = "mode"                    # them back when no shipped benchmark has its name
     BEST_PREFIX = "best."            # + hyperparameter: the best trial's value
     BEST_TRIAL = "best_trial"
     BEST_CHECKPOINT = "best_checkpoint"
+    MODEL = "model_uri"              # the best trial's model, logged on the run (mlflow.pytorch.load_model)
     STUDY = "study"                  # a study's parent run (tunebench study): the study's name
     PART = "study_part"              # a study row's run: the part (one Tuner run) of the study it ran in
     ROWS = "study_rows"              # a study row's run: the table rows it stands for ("T3.3 lr=0.01; T3.7 ...")
@@ -179,6 +186,56 @@ class Tracker:
 
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status=status)
+
+    def log_model(self, run_id: str, module: Any, example: Any, output: Any, metadata: Mapping[str, Any],
+                  register_as: str | None = None) -> str:
+        """A PyTorch module logged on a run as an MLflow model at `model`, with a signature inferred from an input
+        example and its output, `metadata` (what it expects and means) and the torch / torchvision it was saved
+        with; registered in the model registry as `register_as` when given. Returns runs:/<run>/model. The run
+        keeps its status."""
+        import mlflow
+        import mlflow.pytorch
+        from importlib.metadata import version
+        from mlflow.models import infer_signature
+
+        status = self.client.get_run(run_id).info.status
+        mlflow.set_tracking_uri(self.uri)
+        arguments = dict(name=MODEL_PATH, signature=infer_signature(example, output), input_example=example,
+                         metadata=dict(metadata), registered_model_name=register_as,
+                         pip_requirements=[f"{name}=={version(name).split('+')[0]}" for name in ("torch", "torchvision")])
+        with mlflow.start_run(run_id=run_id):
+            try:  # torch.export's graph: loads without tunebench's code
+                mlflow.pytorch.log_model(module, serialization_format="pt2", **arguments)
+            except Exception:  # a network torch.export cannot trace: the pickled module (needs tunebench to load)
+                mlflow.pytorch.log_model(module, serialization_format="pickle", **arguments)
+        self.client.update_run(run_id, status=status)  # start_run's end marked it FINISHED
+        uri = f"runs:/{run_id}/{MODEL_PATH}"
+        self.set_tags(run_id, {Tag.MODEL: uri})
+        return uri
+
+    def load_model(self, uri: str) -> tuple[Any, dict[str, Any]]:
+        """An MLflow PyTorch model (runs:/..., models:/NAME/VERSION) and its metadata."""
+        import mlflow
+        import mlflow.pytorch
+        from mlflow.exceptions import MlflowException
+
+        mlflow.set_tracking_uri(self.uri)
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a model is a few files, fetched at once
+        try:
+            metadata = mlflow.models.get_model_info(uri).metadata or {}
+            return mlflow.pytorch.load_model(uri, map_location="cpu"), metadata
+        except (MlflowException, OSError) as exc:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TunebenchError(f"cannot load model {uri} from {self.uri}: {message}") from None
+
+    def latest_model(self, experiment_name: str) -> str | None:
+        """runs:/<run>/model of the experiment's latest run that logged a model; None when none did."""
+        experiment = self.client.get_experiment_by_name(experiment_name)
+        if experiment is None:
+            return None
+        runs = self.client.search_runs([experiment.experiment_id], f"tags.`{Tag.MODEL}` != ''",
+                                       order_by=["attributes.start_time DESC"], max_results=1)
+        return runs[0].data.tags[Tag.MODEL] if runs else None
 
     # reading the records back: tunebench compare / report
 

@@ -93,6 +93,19 @@ class Objective:
         return torch.softmax(outputs, dim=1)
 
 
+class Classifier(nn.Module):
+    """A trained network as it leaves tunebench (the MLflow model): a batch of preprocessed images in, each class's
+    probability out (softmax; a one-output sigmoid network's [1 - p, p])."""
+
+    def __init__(self, network: nn.Module, binary: bool = False) -> None:
+        super().__init__()
+        self.network = network
+        self.objective = Objective(binary)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.objective.probabilities(self.network(images))
+
+
 def _timed(loader: Iterable) -> Iterator[tuple[float, tuple]]:
     """Each batch of a loader with the seconds the training loop waited for it."""
     batches = iter(loader)
@@ -224,8 +237,9 @@ class TrainingState:
         if state.get("stage", 1) == 2:
             self.model.fine_tune()
             self.stage = 2
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        if "optimizer" in state:  # a finished trial's checkpoint keeps the weights only (trainable.weights_only)
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
         self.epoch = state["epoch"]
         self.best_weights = state.get("best_weights")
         if self.early_stopping and state.get("early_stopping"):

@@ -5,6 +5,10 @@ epochs       TrialTrainable: a step is one epoch; the checkpoint is the whole tr
              where they were. `executions` > 1 trains the configuration that many times with different seeds
              in lock step and reports the mean (report 004's KerasTuner executions_per_trial).
 feature-svm  FeatureSVMTrainable: one step, a linear SVM on cached features of a frozen backbone (report 000).
+
+Besides Tune's methods each says, as static methods the driver calls: how a checkpoint is scored on a split
+(evaluate_checkpoint), how it leaves tunebench as a model (export_model) and what a finished trial's checkpoint
+keeps (keep_weights_only).
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from tunebench.features import FeatureSettings, fit_linear_svm, load_features
 from tunebench.models import build_model, input_normalization, model_hparams, with_recipe
 from tunebench.settings import (AccelSettings, DataSettings, FitSettings, ModelSettings, OptimSettings,
                                 from_config, keys)
-from tunebench.train import Objective, TrainingState, classification_metrics, default_device, fit, predict
+from tunebench.data.transforms import preprocessing
+from tunebench.train import (Classifier, Objective, TrainingState, classification_metrics, default_device, fit,
+                             predict)
 
 STATE_FILE = "state.pt"
 SVM_FILE = "svm.pkl"
@@ -201,13 +207,7 @@ class TrialTrainable(tune.Trainable):
         them."""
         settings = TrialSettings.of(config)
         device = default_device()
-        with checkpoint.as_directory() as folder:
-            saved = torch.load(os.path.join(folder, STATE_FILE), map_location=device, weights_only=False)
-        executions = saved["executions"]
-        chosen = min(range(len(executions)),
-                     key=lambda i: (executions[i].get("early_stopping") or {}).get("best", 0.0))
-        state = build_state(settings, splits.num_classes, device, pretrained=False)
-        state.load_state_dict(executions[chosen])
+        state = _restore(checkpoint, settings, splits.num_classes, device)
         loss, targets, predictions, probabilities = predict(
             state.model, _loader(settings, splits, part, settings.fit.seed, device), Objective(settings.fit.binary),
             device, Acceleration.of(settings.accel, device), probabilities=True)
@@ -215,6 +215,52 @@ class TrialTrainable(tune.Trainable):
         return {f"{part}_loss": loss, **classification_metrics(targets, predictions, part), "epoch": state.epoch,
                 "model_mb": size / 2**20, "targets": targets.tolist(), "predictions": predictions.tolist(),
                 "probabilities": probabilities.tolist()}
+
+    @staticmethod
+    def export_model(checkpoint: tune.Checkpoint, config: Mapping[str, Any],
+                     splits: ImageSplits) -> tuple[Classifier, torch.Tensor, dict[str, Any]] | None:
+        """The checkpoint's network as it leaves tunebench, on the CPU: the Classifier (images in, class
+        probabilities out), an input example (up to two preprocessed images of the validation split) and the
+        preprocessing it expects (transforms.preprocessing)."""
+        settings = TrialSettings.of(config)
+        cpu = torch.device("cpu")
+        model = Classifier(_restore(checkpoint, settings, splits.num_classes, cpu).model, settings.fit.binary).eval()
+        images, _ = next(iter(_loader(settings, splits, "val", settings.fit.seed, cpu)))
+        return model, images[:2].contiguous(), preprocessing(settings.data)
+
+    @staticmethod
+    def keep_weights_only(folder: str) -> None:
+        """A finished trial's checkpoint rewritten to what evaluation and export read: the weights of the execution
+        they use, its epoch, stage and early-stopping record (no optimiser, LR schedule, best-weights copy or random
+        state, which only a resumed trial needs). Atomic: the file is whole before or after."""
+        path = os.path.join(folder, STATE_FILE)
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        if saved.get(WEIGHTS_ONLY):
+            return
+        best = _best_execution(saved["executions"])
+        saved.update(executions=[{k: best.get(k) for k in ("model", "epoch", "stage", "early_stopping")}],
+                     random=None, **{WEIGHTS_ONLY: True})
+        torch.save(saved, path + ".part")
+        os.replace(path + ".part", path)
+
+
+WEIGHTS_ONLY = "weights_only"
+
+
+def _best_execution(executions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The execution evaluation uses: the lowest best val_loss of its early stopping record (the first when none
+    has one)."""
+    return min(executions, key=lambda e: (e.get("early_stopping") or {}).get("best", 0.0))
+
+
+def _restore(checkpoint: tune.Checkpoint, settings: TrialSettings, num_classes: int,
+             device: torch.device) -> TrainingState:
+    """The state of a checkpoint's evaluated execution (its weights, epoch and stage)."""
+    with checkpoint.as_directory() as folder:
+        saved = torch.load(os.path.join(folder, STATE_FILE), map_location=device, weights_only=False)
+    state = build_state(settings, num_classes, device, pretrained=False)
+    state.load_state_dict(_best_execution(saved["executions"]))
+    return state
 
 
 FAIL_ONCE_ENV = "TUNEBENCH_TEST_FAIL_ONCE"  # "<marker file>:<epoch>": fault-tolerance tests make a trial raise once
@@ -270,6 +316,16 @@ class FeatureSVMTrainable(tune.Trainable):
         targets = np.array([label for _, label in getattr(splits, part)])
         return {**classification_metrics(torch.as_tensor(targets), torch.as_tensor(predictions), part), "epoch": 1,
                 "targets": targets.tolist(), "predictions": predictions.tolist()}
+
+
+    @staticmethod
+    def export_model(checkpoint: tune.Checkpoint, config: Mapping[str, Any], splits: ImageSplits) -> None:
+        """None: an SVM on frozen features is not a PyTorch model (its checkpoint stays the way to use it)."""
+        return None
+
+    @staticmethod
+    def keep_weights_only(folder: str) -> None:
+        """The SVM's pickle is all the checkpoint holds."""
 
 
 TRAINABLES: dict[str, type[tune.Trainable]] = {"epochs": TrialTrainable, "feature-svm": FeatureSVMTrainable}

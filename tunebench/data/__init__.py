@@ -12,14 +12,15 @@ from tunebench.data import artworks as _artworks  # registers "artworks"
 from tunebench.data import caltech101 as _caltech101  # registers "caltech101"
 from tunebench.data import cifar as _cifar  # registers "cifar10", "cifar5"
 from tunebench.data import dogs_vs_cats as _dogs_vs_cats  # registers "dogs-vs-cats"
+from tunebench.data import folder as _folder  # registers "folder"
 from tunebench.data.download import DatasetNotFound
 from tunebench.data.images import ImageSplits, Sample, load_rgb
 from tunebench.data.registry import DATASETS, DatasetSpec
 
 __all__ = ["DATASETS", "DatasetNotFound", "DatasetSpec", "ImageSplits", "Sample", "build_dataset", "load_rgb",
-           "resolve_data_dir", "split_choices"]
+           "resolve_data_dir", "split_choices", "split_problem"]
 
-_REGISTERED_BY = (_artworks, _caltech101, _cifar, _dogs_vs_cats)  # the modules whose import fills DATASETS
+_REGISTERED_BY = (_artworks, _caltech101, _cifar, _dogs_vs_cats, _folder)  # the modules whose import fills DATASETS
 
 
 def resolve_data_dir(cli_value: str | None) -> Path:
@@ -31,6 +32,17 @@ def split_choices() -> tuple[str, ...]:
     """Every registered dataset's split choices, each once, in the order the datasets declare them (the values a
     `split` setting may take)."""
     return tuple(dict.fromkeys(split for spec in DATASETS.specs().values() for split in spec.splits))
+
+
+def split_problem(split: str) -> str | None:
+    """What is wrong with a `split` setting, or None when some registered dataset takes it (a named choice, or
+    "TRAIN/VAL/TEST" percentages where a dataset takes any): the check `--set split=` and search-space files get
+    before the dataset is known to the loader."""
+    problems = [spec.split_problem(split) for spec in DATASETS.specs().values() if spec.takes_split]
+    if not problems or None in problems:
+        return None
+    ratios = [spec.split_problem(split) for spec in DATASETS.specs().values() if spec.ratios]
+    return ratios[0] if ratios else f"must be one of {', '.join(split_choices())}"
 
 
 def build_dataset(name: str, data_dir: Path, *, limit_per_class: int | None = None, download: bool = False,
@@ -56,11 +68,14 @@ def build_dataset(name: str, data_dir: Path, *, limit_per_class: int | None = No
 
 
 def _arguments(name: str, spec: DatasetSpec, split: str | None, download: bool) -> dict:
-    """The builder's `split` (datasets with split choices) and `download_missing` (datasets that download)."""
+    """The builder's `split` (datasets that take one) and `download_missing` (datasets that download)."""
     arguments: dict = {}
-    if spec.splits:
-        if split is not None and split not in spec.splits:
-            raise TunebenchError(f"unknown split {split!r} for {name} (choose {' or '.join(spec.splits)})")
+    if spec.takes_split:
+        problem = None if split is None else spec.split_problem(split)
+        if problem and not spec.ratios:
+            raise TunebenchError(f"unknown split {split!r} for {name} ({problem})")
+        if problem:
+            raise TunebenchError(f"split {split!r} for {name}: {problem}")
         arguments["split"] = split or spec.default_split
     elif split is not None:
         raise TunebenchError(f"dataset '{name}' has a fixed split; it takes no split choice (got {split!r})")

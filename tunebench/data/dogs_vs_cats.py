@@ -1,9 +1,12 @@
-"""Kaggle Dogs vs Cats in its `train.zip` layout: one flat folder of `cat.N.jpg` and `dog.N.jpg`.
+"""Kaggle Dogs vs Cats in its `train.zip` layout: one flat folder of `cat.N.jpg` and `dog.N.jpg`; or in class
+folders as Keras' flow_from_directory reads it: `cats/` and `dogs/` (or `cat/` and `dog/`, any letter case), flat
+or pre-split as `{train, validation|val|valid[, test]}/{cats,dogs}/` (data.folder reads those).
 
-The label is the file-name prefix; classes are ["cat", "dog"] (cat=0, dog=1, Keras' alphabetical order).
-Other files, such as Kaggle's unlabelled `test1/`, are ignored. The real set holds a few files that cannot be
-decoded; they are skipped and reported. The split is stratified, test first, then val from the rest:
-"80/10/10" (the report's best) or "64/16/20".
+In the Kaggle layout the label is the file-name prefix; classes are ["cat", "dog"] (cat=0, dog=1, Keras'
+alphabetical order) in every layout. Other files, such as Kaggle's unlabelled `test1/`, are ignored. The real set
+holds a few files that cannot be decoded; they are skipped and reported. The split is stratified, test first, then
+val from the rest: "80/10/10" (the report's best), "64/16/20", or any other "TRAIN/VAL/TEST" percentages; a
+pre-split tree keeps its parts (a missing test or val part is carved out of train/, data.folder).
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from typing import Callable
 from tunebench import TunebenchError
 from tunebench.data.download import DatasetNotFound
 from tunebench.data.images import ImageSplits, Sample, find_unreadable
+from tunebench.data.folder import Tree, find_tree, read_tree, subfolders
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import SPLIT_SEED, limited, train_val_test
+from tunebench.data.splits import SPLIT_SEED, limited, ratio_fractions, train_val_test
 
 CLASSES = ["cat", "dog"]
 KAGGLE = "kaggle competitions download -c dogs-vs-cats"
 FILE_NAME = re.compile(r"(cat|dog)\.\d+\.jpe?g", re.IGNORECASE)
-SPLITS = {"80/10/10": (0.10, 0.10), "64/16/20": (0.20, 0.16)}  # (test, val) fractions of all images
+SPLITS = ("80/10/10", "64/16/20")  # the report's; any other TRAIN/VAL/TEST percentages are taken too
 DEFAULT_SPLIT = "80/10/10"
+FOLDER_NAMES = {name: label for label in CLASSES for name in (label, label + "s")}  # cats/ or cat/, any case
+ROOTS = ("", "dogs-vs-cats", "cats_and_dogs_filtered")  # data_dir itself, or these folders in it
 
 
 def _labelled(folder: Path) -> list[Path]:
@@ -39,14 +45,46 @@ def find_train_folder(data_dir: Path) -> Path | None:
     return None
 
 
-@DATASETS.register("dogs-vs-cats", splits=tuple(SPLITS), default_split=DEFAULT_SPLIT, downloads=False)  # Kaggle
+def find_class_folders(data_dir: Path) -> Tree | None:
+    """The first of data_dir, data_dir/dogs-vs-cats and data_dir/cats_and_dogs_filtered (Keras' download) whose
+    class folders (in train/ when it is pre-split) include cats/ or dogs/ (cat/, dog/; any case)."""
+    for candidate in (data_dir / name if name else data_dir for name in ROOTS):
+        if candidate.is_dir():
+            try:
+                tree = find_tree(candidate)
+            except DatasetNotFound:  # e.g. val/ and test/ but no train/: not Dogs vs Cats as it reads them
+                continue
+            if any(folder.name.lower() in FOLDER_NAMES for folder in subfolders(tree.base)):
+                return tree
+    return None
+
+
+def folder_class(folder: Path) -> str:
+    """The class of a class folder: cats/ or cat/ (any case) is "cat", dogs/ or dog/ "dog"; another is an error."""
+    label = FOLDER_NAMES.get(folder.name.lower())
+    if label is None:
+        raise TunebenchError(f"class folder {folder} is neither cats nor dogs: Dogs vs Cats reads cats/ and dogs/ "
+                             f"(or cat/ and dog/); other classes are the folder dataset's (--dataset folder)")
+    return label
+
+
+def not_found(data_dir: Path) -> DatasetNotFound:
+    return DatasetNotFound(
+        f"Dogs vs Cats not found in {data_dir}: expected {data_dir}/train/cat.N.jpg and dog.N.jpg (Kaggle), "
+        f"{data_dir}/{{cats,dogs}}/<image>, or {data_dir}/{{train,validation[,test]}}/{{cats,dogs}}/<image> "
+        f"(Keras; cat/ and dog/ too)", f"run `{KAGGLE}` and unpack train.zip into {data_dir}")
+
+
+@DATASETS.register("dogs-vs-cats", splits=SPLITS, ratios=True, default_split=DEFAULT_SPLIT, downloads=False)  # Kaggle
 def dogs_vs_cats(data_dir: Path, *, split: str, limit_per_class: int | None = None,
                  progress: Callable[[str], None] | None = None) -> ImageSplits:
     folder = find_train_folder(data_dir)
     if folder is None:
-        raise DatasetNotFound(
-            f"Dogs vs Cats not found in {data_dir}: expected {data_dir}/train/cat.N.jpg and dog.N.jpg",
-            f"run `{KAGGLE}` and unpack train.zip into {data_dir}")
+        tree = find_class_folders(data_dir)
+        if tree is None:
+            raise not_found(data_dir)
+        return limited(read_tree(tree, split, progress, name_of=folder_class, classes=list(CLASSES)),
+                       limit_per_class)
 
     samples: list[Sample] = [(str(p), CLASSES.index(p.name.split(".", 1)[0].lower())) for p in _labelled(folder)]
     for label, name in enumerate(CLASSES):
@@ -54,7 +92,7 @@ def dogs_vs_cats(data_dir: Path, *, split: str, limit_per_class: int | None = No
             raise TunebenchError(f"no {name}.N.jpg images in {folder} (expected both cats and dogs)")
     unreadable = find_unreadable([path for path, _ in samples], progress)
     samples = [s for s in samples if s[0] not in unreadable]
-    test_fraction, val_fraction = SPLITS[split]
+    test_fraction, val_fraction = ratio_fractions(split)
     train, val, test = train_val_test(samples, test=test_fraction, val=val_fraction)
     return limited(ImageSplits(list(CLASSES), train, val, test, sorted(unreadable.items()),
                                f"stratified {split} (seed {SPLIT_SEED})"), limit_per_class)

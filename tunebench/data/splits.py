@@ -3,13 +3,42 @@
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 from dataclasses import replace
 from typing import Sequence
 
+from tunebench import TunebenchError
 from tunebench.data.images import ImageSplits, Sample
 
 SPLIT_SEED = 0  # the split is part of the dataset, not of the search: every search sees the same one
+RATIOS = re.compile(r"(\d+)/(\d+)/(\d+)")
+RATIOS_HELP = "TRAIN/VAL/TEST percentages, whole numbers summing to 100 with each above 0, e.g. 80/10/10 or 70/15/15"
+
+
+def ratio_problem(split: str) -> str | None:
+    """What is wrong with a "TRAIN/VAL/TEST" split of percentages, or None: whole numbers, summing to 100,
+    each above 0 (the train, val and test splits each get images)."""
+    match = RATIOS.fullmatch(split.strip()) if isinstance(split, str) else None
+    if match is None:
+        return f"expected {RATIOS_HELP}"
+    parts = [int(number) for number in match.groups()]
+    if sum(parts) != 100:
+        return f"the percentages sum to {sum(parts)}, not 100 (expected {RATIOS_HELP})"
+    empty = [name for name, part in zip(("TRAIN", "VAL", "TEST"), parts) if part == 0]
+    if empty:
+        return f"{' and '.join(empty)} {'is' if len(empty) == 1 else 'are'} 0 (expected {RATIOS_HELP})"
+    return None
+
+
+def ratio_fractions(split: str) -> tuple[float, float]:
+    """(test, val): the fractions of all images a "TRAIN/VAL/TEST" split of percentages puts in test and val
+    ("80/10/10" -> (0.1, 0.1), "64/16/20" -> (0.2, 0.16)); a one-line error for a bad split."""
+    problem = ratio_problem(split)
+    if problem:
+        raise TunebenchError(f"split {split!r}: {problem}")
+    _, val, test = (int(number) for number in RATIOS.fullmatch(split.strip()).groups())
+    return test / 100, val / 100
 
 
 def stratified_split(samples: Sequence[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:

@@ -116,3 +116,21 @@ def cached_transform(image_size: int, resize: str = "crop", color: str = "rgb") 
 def transform_for(data: DataSettings, train: bool) -> v2.Compose:
     """A trial's transform (augmentation on the training split only)."""
     return image_transform(data, data.augment if train else "none")
+
+
+def preprocessing(data: DataSettings) -> dict:
+    """What a trained model expects of an image, as plain data (the MLflow model's metadata): image_transform's
+    deterministic steps, with the normalisation's mean and std spelt out for code that is not tunebench's."""
+    stats = channel_stats(data.normalize, data.color)
+    resize = (f"shorter side to {resize_side(data.image_size)}, centre crop {data.image_size}" if data.resize == "crop"
+              else f"to {data.image_size}x{data.image_size}")
+    return {"image_size": data.image_size, "resize": data.resize, "color": data.color, "normalize": data.normalize,
+            "mean": list(stats[0]) if stats else None, "std": list(stats[1]) if stats else None,
+            "steps": f"RGB, resize {resize}{', grayscale' if data.color == 'grayscale' else ''}, pixels / 255"
+                     + (", then (x - mean) / std" if stats else "")}
+
+
+def preprocessing_transform(description: dict) -> v2.Compose:
+    """image_transform of a model's recorded preprocessing (no augmentation)."""
+    return image_transform(DataSettings(image_size=description["image_size"], resize=description["resize"],
+                                        normalize=description["normalize"], color=description["color"]))

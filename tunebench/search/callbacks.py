@@ -114,3 +114,31 @@ class TrialRuns(Callback):
                 if Path(trial.error_file).is_file() else []
             tags = {Tag.ERROR_FILE: trial.error_file, Tag.ERROR: lines[-1] if lines else "unknown"}
         self._end(trial, "FAILED", ERROR, tags)
+
+
+class KeepBestWeights(Callback):
+    """A finished trial keeps one checkpoint, its best, with the weights only (the trainable's keep_weights_only):
+    the full training state (optimiser, LR schedule, random state) is kept only while the trial can still resume.
+    A trial that errored keeps everything (`--resume --retry-errored` continues it). Checkpoints on a local or
+    shared filesystem only; cloud storage is left as Ray Tune keeps it."""
+
+    def __init__(self, trainable: type) -> None:
+        self.trainable = trainable
+
+    def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
+        import shutil
+        import warnings
+
+        from pyarrow.fs import LocalFileSystem
+
+        best = trial.run_metadata.checkpoint_manager.best_checkpoint_result
+        if best is None or not isinstance(best.checkpoint.filesystem, LocalFileSystem):
+            return
+        keep = Path(best.checkpoint.path)
+        try:
+            for folder in Path(trial.storage.trial_fs_path).glob("checkpoint_*"):
+                if folder != keep and folder.is_dir():
+                    shutil.rmtree(folder)
+            self.trainable.keep_weights_only(str(keep))
+        except (OSError, RuntimeError) as exc:  # a full disk: the search goes on with the checkpoints as they are
+            warnings.warn(f"trial {trial.trial_id}: its checkpoints were not reduced to the best weights ({exc})")

@@ -4,12 +4,14 @@ choices and help. A new one is one entry here (its Ray Tune object is built when
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from tunebench.search.options import SearchOptions
     from tunebench.search.plan import SearchPlan
+    from tunebench.search.session import SearchSession
 
 
 def _as_asked(swept: dict[str, Any], requested: int) -> int:
@@ -104,13 +106,40 @@ class Scheduler:
     build: Callable[["SearchPlan", "SearchOptions"], Any]
 
 
+OPTUNA_DB = "optuna.db"
+
+
+def optuna_storage(options: "SearchOptions") -> str:
+    """Where an optuna search stores its study (one study per search, named as the search): optuna.db beside the
+    MLflow store when that is an SQLite file, else in the search's storage folder (--storage-path)."""
+    uri = options.tracking_uri
+    mlflow_file = uri.removeprefix("sqlite:///").split("?", 1)[0] if uri.startswith("sqlite:///") else ""
+    folder = Path(mlflow_file).parent if mlflow_file not in ("", ":memory:") else options.storage_path
+    return f"sqlite:///{folder.expanduser().resolve() / OPTUNA_DB}"
+
+
+def optuna_tags(session: "SearchSession") -> dict[str, str]:
+    """A search's parent-run tags that say where its Optuna study is (none for other searches)."""
+    from tunebench.tracking import Tag
+
+    if session.plan.search != "optuna":
+        return {}
+    return {Tag.OPTUNA_STORAGE: optuna_storage(replace(session.options, storage_path=session.storage)),
+            Tag.OPTUNA_STUDY: session.name}
+
+
 def _optuna(plan: "SearchPlan", options: "SearchOptions"):
+    """TPE. A search session's options name the search (tuner.build_tuner): its study is stored under that name in
+    optuna_storage(options); without a name (a searcher built on its own) the study stays in memory."""
     import optuna
 
     from tunebench.search.optuna_searcher import DistinctOptunaSearch
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # Tune's table shows the trials
-    return DistinctOptunaSearch(seed=options.seed)
+    if not options.name:
+        return DistinctOptunaSearch(seed=options.seed)
+    return DistinctOptunaSearch(seed=options.seed, study_name=options.name, storage_url=optuna_storage(options),
+                                experiment=str(options.storage_path.expanduser().resolve() / options.name))
 
 
 def _variants(seeded: bool):

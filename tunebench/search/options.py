@@ -38,8 +38,11 @@ class SearchOptions:
     accel: AccelSettings = AccelSettings()  # what the trials' device runs (CUDA only, but compile)
     reuse_actors: bool = True             # a finished trial's worker runs the next trial (when the trainable can)
     test: str = "best"                    # best: the best trial on the test split; all: every trial
+    dataset: str | None = None            # another registered dataset for the benchmark's recipe (--dataset folder)
+    register_model: str | None = None     # the best trial's model registered under this name in MLflow's registry
+    log_models: bool = False              # every scored trial's model logged on its run (a study's rows)
 
 
 # what a search was started with, saved in its search file: --resume plans it again from these
 SAVED = ("search", "scheduler", "num_samples", "max_epochs", "max_concurrent", "overrides", "seed", "smoke",
-         "grace_period", "max_failures", "reuse_actors", "test")
+         "grace_period", "max_failures", "reuse_actors", "test", "dataset", "register_model", "log_models")

@@ -75,6 +75,8 @@ def reference_line(benchmark, config: dict[str, Any], scores: dict[str, Any]) ->
     trial's val figures, the test split's)."""
     from tunebench.references import headline, match_reference
 
+    if not benchmark.reference:
+        return f"report: none (no report ran {benchmark.name} on {benchmark.dataset})"
     reference = match_reference(benchmark.reference, config)
     if reference is None:
         return "report: no matching report row (the report never ran this configuration)"
@@ -111,6 +113,8 @@ def score_trials(session: SearchSession, grid, folder: Path) -> list[dict[str, A
             if run:
                 tracker.log_batch(run.info.run_id, metrics={k: v for k, v in row.items()
                                                             if k.startswith("test_") or k == "model_mb"})
+            if run and session.options.log_models:
+                row["model_uri"] = log_model(session, checkpoint, result.config, run.info.run_id)
         scored.append(row)
     return scored
 
@@ -133,7 +137,28 @@ def evaluate_best(session: SearchSession, grid) -> dict[str, Any] | None:
     loss = f"loss {test['test_loss']:.4f}, " if "test_loss" in test else ""
     say(f"test: {loss}accuracy {test['test_acc']:.4f}, macro recall {test['test_macro_recall']:.4f}, "
         f"macro F1 {test['test_macro_f1']:.4f} (checkpoint of epoch {test['epoch']})")
+    uri = log_model(session, checkpoint, best.config, session.parent, session.options.register_model)
+    if uri:
+        registered = f"; registered as {session.options.register_model}" if session.options.register_model else ""
+        say(f"model: {uri}{registered} (mlflow.pytorch.load_model, or tunebench predict "
+            f"{session.benchmark.name} IMAGES)")
     return test
+
+
+def log_model(session: SearchSession, checkpoint, config: dict[str, Any], run_id: str,
+              register_as: str | None = None) -> str | None:
+    """The checkpoint's model logged on `run_id` as an MLflow PyTorch model (weights in a Classifier: images in,
+    class probabilities out) with its class names and preprocessing; None for a trainer with no PyTorch model."""
+    exported = session.trainable.export_model(checkpoint, config, session.splits)
+    if exported is None:
+        return None
+    module, example, preprocessing = exported
+    metadata = {"classes": list(session.splits.classes), "preprocessing": preprocessing,
+                "benchmark": session.benchmark.name, "dataset": session.splits.name,
+                "output": "probability of each class, in the order of classes",
+                "config": {k: v for k, v in config.items() if isinstance(v, (str, int, float, bool)) or v is None}}
+    return session.tracker.log_model(run_id, module, example.numpy(), module(example).detach().numpy(), metadata,
+                                     register_as)
 
 
 def _write_test(session: SearchSession, test: dict[str, Any], predictions_path: Path, classification_path: Path,

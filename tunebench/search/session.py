@@ -13,6 +13,7 @@ from tunebench import TunebenchError
 from tunebench.benchmark import Benchmark
 from tunebench.search import tuner
 from tunebench.search.cluster import check_reachable, init_ray, new_run_folder, storage_folder
+from tunebench.search.methods import optuna_tags
 from tunebench.search.options import SAVED, SearchOptions
 from tunebench.search.plan import SearchPlan, plan_search
 from tunebench.search.record import SEARCH_FILE, SearchRecord, find_search
@@ -57,7 +58,10 @@ class SearchSession:
     @classmethod
     def start(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> SearchSession:
         _trainable(benchmark)  # a user file's unknown trainer: an error before anything starts
+        benchmark = benchmark.on_dataset(options.dataset)
         plan = plan_search(benchmark, options)
+        if benchmark.dataset == "folder":  # --dataset folder, or a search-space file's
+            check_recipe_fits(benchmark, plan, options.data_dir)
         tracker = open_stores(options)
         folder = new_run_folder(options, benchmark.name, SEARCH_FILE, "search")
         return cls(benchmark, options, plan, folder, tracker, say)
@@ -68,6 +72,7 @@ class SearchSession:
         name, record = find_search(benchmark, options.storage_path.expanduser().resolve(), options.name)
         options = replace(options, tracking_uri=record.tracking_uri, data_dir=Path(record.data_dir),
                           **{k: v for k, v in record.options.items() if k in SAVED})
+        benchmark = benchmark.on_dataset(options.dataset)
         if record.options:
             plan = plan_search(benchmark, options)
             plan.config = record.config  # with what the trials' device runs, as recorded at the start
@@ -166,7 +171,8 @@ class SearchSession:
         return {Tag.BENCHMARK: self.benchmark.name, Tag.SEARCH: self.plan.search, Tag.SCHEDULER: self.plan.scheduler,
                 Tag.GIT_COMMIT: git_commit(), Tag.VERSION: tunebench.__version__,
                 Tag.SEED_REPORT: self.benchmark.seed_report, Tag.RAY_EXPERIMENT: str(self.experiment_path),
-                Tag.SMOKE: self.options.smoke}
+                Tag.SMOKE: self.options.smoke, Tag.DATASET: self.benchmark.dataset, Tag.METRIC: self.benchmark.metric,
+                Tag.MODE: self.benchmark.mode, **optuna_tags(self)}
 
     def tuner(self):
         if self.part and tuner.can_restore(self):  # a study's part continues whenever Ray Tune saved its state
@@ -193,6 +199,20 @@ def _trainable(benchmark: Benchmark) -> type:
     if benchmark.trainer not in TRAINABLES:
         raise TunebenchError(f"{benchmark.name}: unknown trainer '{benchmark.trainer}' (one of {', '.join(TRAINABLES)})")
     return TRAINABLES[benchmark.trainer]
+
+
+def check_recipe_fits(benchmark: Benchmark, plan: SearchPlan, data_dir: Path) -> None:
+    """Refuse, before Ray starts, a recipe that cannot learn a class folder's classes: loss=bce (one sigmoid output)
+    needs exactly two. (The model's output layer is sized to the classes found: trainable.build_state.)"""
+    from tunebench.data.folder import folder_classes
+
+    if not data_dir.is_dir():  # build_dataset says so, before Ray starts
+        return
+    classes = folder_classes(data_dir)
+    if "bce" in plan.values("loss") and len(classes) != 2:
+        shown = ", ".join(classes[:5]) + (", ..." if len(classes) > 5 else "")
+        raise TunebenchError(f"{benchmark.name} trains with loss=bce (one sigmoid output), which needs exactly two "
+                             f"classes; {data_dir} has {len(classes)} ({shown}): add --set loss=cross_entropy")
 
 
 def open_stores(options: SearchOptions) -> Tracker:

@@ -78,7 +78,8 @@ class StudySession:
         storage = options.storage_path.expanduser().resolve()
         folder, saved = _find_study(study, storage, options.name)
         options = replace(options, tracking_uri=saved["tracking_uri"], data_dir=Path(saved["data_dir"]),
-                          smoke=saved["smoke"], seed=saved["seed"])
+                          smoke=saved["smoke"], seed=saved["seed"],
+                          log_models=options.log_models or saved.get("log_models", False))
         return cls(study, benchmarks, options, folder, open_stores(options), say, True, saved["experiment_id"],
                    saved["parent_run_id"])
 
@@ -257,7 +258,7 @@ class StudySession:
             (self.folder / STUDY_FILE).write_text(json.dumps(
                 {"study": self.study.name, "parent_run_id": self.parent, "experiment_id": self.experiment_id,
                  "tracking_uri": options.tracking_uri, "data_dir": str(options.data_dir), "smoke": options.smoke,
-                 "seed": options.seed}, indent=1))
+                 "seed": options.seed, "log_models": options.log_models}, indent=1))
 
     def _interrupted(self) -> TunebenchError:
         return TunebenchError(

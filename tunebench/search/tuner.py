@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tunebench.search.callbacks import InterruptWatch, TrialRuns
+from tunebench.search.callbacks import InterruptWatch, KeepBestWeights, TrialRuns
 from tunebench.search.methods import SCHEDULERS
 
 if TYPE_CHECKING:
@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 def build_tuner(session: SearchSession):
     """Searcher, scheduler, per-trial resources, checkpoints, the MLflow callback, the live progress table."""
+    from dataclasses import replace
+
     from ray import tune
 
     benchmark, plan, options = session.benchmark, session.plan, session.options
@@ -28,7 +30,9 @@ def build_tuner(session: SearchSession):
     return tune.Tuner(
         _trainable(session), param_space=space,
         tune_config=tune.TuneConfig(metric=benchmark.metric, mode=benchmark.mode,
-                                    search_alg=plan.method.searcher(plan, options),
+                                    # the session's name and storage folder: the optuna study's name and place
+                                    search_alg=plan.method.searcher(plan, replace(options, name=session.name,
+                                                                                  storage_path=session.storage)),
                                     scheduler=SCHEDULERS[plan.scheduler].build(plan, options),
                                     num_samples=plan.num_samples, max_concurrent_trials=options.max_concurrent,
                                     trial_dirname_creator=trial_dirname,
@@ -36,7 +40,7 @@ def build_tuner(session: SearchSession):
         run_config=tune.RunConfig(
             name=session.name, storage_path=str(session.storage), progress_reporter=reporter, verbose=1,
             callbacks=[TrialRuns(session.tracker, session.experiment_id, session.parent, session.part),
-                       InterruptWatch()],
+                       InterruptWatch(), KeepBestWeights(session.trainable)],
             failure_config=tune.FailureConfig(max_failures=options.max_failures),
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=1, num_to_keep=1, checkpoint_score_attribute=benchmark.metric,
