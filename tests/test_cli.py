@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -100,6 +101,34 @@ def test_installed_command_prints_one_line_and_exits_non_zero():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("tunebench: error: unknown benchmark 'nope' (known: alexnet-caltech,")
     assert lines[0].endswith("vgg16-caltech; or a path to a .py file)")
+
+
+def test_version_through_the_module_and_the_command():
+    import tunebench
+
+    installed = str(Path(sys.executable).parent / "tunebench")
+    for command in ([sys.executable, "-m", "tunebench", "--version"], [installed, "--version"]):
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 0 and result.stdout.strip() == f"tunebench {tunebench.__version__}", result
+
+
+def test_help_gives_every_default_and_the_exit_codes(capsys):
+    import argparse
+
+    from tunebench.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name, command in commands.items():
+        text = " ".join(command.format_help().split())  # argparse wraps lines
+        assert "exit codes: 0 done; 1 an unexpected error" in text and "130 interrupted" in text, name
+        assert "(default: None)" not in text and "(default: False)" not in text, name
+        for action in command._actions:
+            if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+                assert "default" in " ".join(command._get_formatter()._expand_help(action).split()), \
+                    (name, action.option_strings)
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0 and "main(argv)" not in capsys.readouterr().out
 
 
 def test_gpus_requested_on_a_machine_without_gpus(capsys, ray_local, in_tmp, caltech_tree, tracking_uri):

@@ -8,6 +8,7 @@ from mlflow.tracking import MlflowClient
 
 from tunebench.cli import main
 from tunebench.data.cache import cache_root
+from tunebench.reports import format_value, parse_param
 
 OUTCOMES = {"completed", "stopped by scheduler", "early-stopped"}
 
@@ -21,6 +22,9 @@ def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltec
     out, err = capsys.readouterr()
     assert code == 0, err[-3000:]
     assert "Trials (best first)" in out and "report: no matching report row" in out and "test: loss" in out
+    # where the results go, said at the start and at the end
+    assert f"trials and checkpoints: {in_tmp / 'ray' / 'smoke'}" in out
+    assert out.count(f"tunebench ui --tracking-uri {tracking_uri}") == 2 and "mlflow ui" not in out
 
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment_by_name("alexnet-caltech")
@@ -35,7 +39,16 @@ def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltec
     assert {"git_commit", "tunebench_version"} <= set(parent.data.tags)
     assert 0.0 <= parent.data.metrics["test_acc"] <= 1.0 and parent.data.metrics["test_loss"] > 0
 
+    assert parent.data.tags["mlflow.note.content"].startswith(
+        "optuna search over lr, step_size, weight_decay, gamma (asha): 2 trials of at most 2 epochs, alexnet on "
+        "caltech101")
     assert len(children) == 2 == parent.data.metrics["trials"]
+    # in MLflow's UI: trials named after their search and number, their swept values as the description
+    assert sorted(child.info.run_name for child in children) == ["smoke-001", "smoke-002"]
+    for child in children:
+        assert child.data.tags["mlflow.note.content"] == ", ".join(
+            f"{key}={format_value(parse_param(child.data.params[key]))}"
+            for key in ("lr", "step_size", "weight_decay", "gamma"))
     best_child = 0.0
     for child in children:
         assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id

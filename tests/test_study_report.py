@@ -148,7 +148,7 @@ def test_ui_serves_the_store(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     MlflowClient(uri).create_experiment("alexnet-caltech")
     process = subprocess.Popen([sys.executable, "-m", "tunebench", "ui", "--tracking-uri", uri, "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert f"http://127.0.0.1:{port}" in process.stdout.readline()
         _wait_for(f"http://127.0.0.1:{port}/", process)
@@ -156,7 +156,8 @@ def test_ui_serves_the_store(tmp_path):
                                     timeout=5) as response:
             assert b"alexnet-caltech" in response.read()
     finally:
-        process.terminate()  # as `kill` does; the server's workers go with it
-        process.wait(timeout=60)
+        process.send_signal(signal.SIGINT)  # Ctrl-C; the server's workers go with it
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and "Traceback" not in err, err
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))  # nothing of the server is left listening

@@ -3,6 +3,7 @@
 main(argv) -> exit code; errors are one line, never a traceback.
 """
 
+
 from __future__ import annotations
 
 import argparse
@@ -18,9 +19,28 @@ from tunebench.search.methods import choices_help, scheduler_default_note
 from tunebench.settings import DATA_PIPELINES, PRECISIONS, AccelSettings
 from tunebench.tracking import DEFAULT_TRACKING_URI, Tracker
 
+DESCRIPTION = "Hyperparameter search for image classification on Ray Tune, recorded in MLflow."
+EPILOG = ("exit codes: 0 done; 1 an unexpected error (TUNEBENCH_DEBUG=1 shows the traceback); 2 bad input, one "
+          "line on stderr; 130 interrupted (Ctrl-C, SIGTERM, SIGHUP): resume with --resume")
+
+
+class _Help(argparse.HelpFormatter):
+    """An option's default at the end of its help, unless the help says it already or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line instead of usage + message
+    """Every option's default in its help, the exit codes below it; errors in one line instead of usage + message."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, formatter_class=_Help, epilog=EPILOG, **kwargs)
+
+    def error(self, message: str):
         raise TunebenchError(f"{message} (see: {self.prog} --help)")
 
 
@@ -246,7 +266,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     from tunebench.ui import serve
 
-    return serve(args.tracking_uri, args.host, args.port)
+    return serve(args.tracking_uri, args.host, args.port, args.workers)
 
 
 def _tracking_option(parser: argparse.ArgumentParser) -> None:
@@ -289,7 +309,10 @@ def _run_options(parser: argparse.ArgumentParser, what: str, resume: str) -> Non
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tunebench", description=__doc__)
+    from tunebench import __version__
+
+    parser = _Parser(prog="tunebench", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"tunebench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     commands.add_parser("list", help="the benchmarks tunebench ships").set_defaults(run=cmd_list)
@@ -366,8 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(run=cmd_predict)
 
     ui = commands.add_parser("ui", help="the MLflow UI on the tracking store")
-    ui.add_argument("--port", type=_number(int, 1, 65535), default=5000)
-    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=_number(int, 1, 65535), default=5000, help="port to serve on")
+    ui.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0: every interface)")
+    ui.add_argument("--workers", type=_COUNT, default=1,
+                    help="server processes: one answers within seconds (MLflow's own is 4)")
     _tracking_option(ui)
     ui.set_defaults(run=cmd_ui)
     return parser

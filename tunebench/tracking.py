@@ -28,6 +28,7 @@ class Tag:
 
     PARENT = "mlflow.parentRunId"    # MLflow's own: nests a trial run under its search's run
     RUN_NAME = "mlflow.runName"      # MLflow's own
+    NOTE = "mlflow.note.content"     # MLflow's own: the run's description in the UI
     # a search's parent run
     BENCHMARK = "benchmark"
     SEARCH = "search"                # the search algorithm
@@ -118,6 +119,7 @@ class Tracker:
 
         for noisy in ("alembic", "mlflow"):  # database migrations log at INFO on a new store
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a few small files: no progress bars
         self.uri = tracking_uri
         try:
             with _quick_http(), _store_setup_lock(tracking_uri):  # the client creates a new store's tables
@@ -220,7 +222,6 @@ class Tracker:
         from mlflow.exceptions import MlflowException
 
         mlflow.set_tracking_uri(self.uri)
-        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a model is a few files, fetched at once
         try:
             metadata = mlflow.models.get_model_info(uri).metadata or {}
             return mlflow.pytorch.load_model(uri, map_location="cpu"), metadata

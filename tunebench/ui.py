@@ -11,7 +11,7 @@ from tunebench import TunebenchError
 from tunebench.tracking import Tracker
 
 
-def serve(tracking_uri: str, host: str, port: int) -> int:
+def serve(tracking_uri: str, host: str, port: int, workers: int = 1) -> int:
     """The MLflow UI on the store until Ctrl-C (or SIGTERM/SIGHUP); returns the exit code."""
     if tracking_uri.startswith(("http://", "https://")):
         print(f"{tracking_uri} is an MLflow server: open it in a browser")
@@ -19,7 +19,7 @@ def serve(tracking_uri: str, host: str, port: int) -> int:
     Tracker(tracking_uri)  # a one-line error for an unusable store, before starting a server
     _check_port_free(host, port)
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri,
-               "--host", host, "--port", str(port)]
+               "--host", host, "--port", str(port), "--workers", str(workers)]
     print(f"MLflow UI on {tracking_uri}: http://{host}:{port}  (Ctrl-C stops it)", flush=True)
     server = subprocess.Popen(command, start_new_session=True)  # its uvicorn workers and job runners: one group
     try:

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 from ray.tune import Callback
 
+from tunebench.reports import describe
 from tunebench.signals import note_interrupts
 from tunebench.tracking import Tag, Tracker
 from tunebench.trials import BEST_OF, EPOCH_KEY, ERROR, ROWS_KEY, best_so_far, epoch_metrics, trial_outcome
@@ -31,11 +32,14 @@ class TrialRuns(Callback):
     resumes (their trials do not exist any more; MLflow can still restore a deleted run).
     """
 
-    def __init__(self, tracker: Tracker, experiment_id: str, parent_run_id: str, part: str | None = None) -> None:
+    def __init__(self, tracker: Tracker, experiment_id: str, parent_run_id: str, part: str | None = None,
+                 swept: tuple[str, ...] = ()) -> None:
         self.tracker = tracker
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
         self.part = part  # a study's part: its runs are tagged with it, beside the other parts' under one parent
+        self.swept = tuple(swept)  # the keys a trial run's description gives
+        self.search_name = tracker.client.get_run(parent_run_id).info.run_name  # trial runs are <search>-<number>
         self.runs = {trial_id: run.info.run_id
                      for trial_id, run in tracker.trial_runs(experiment_id, parent_run_id, part).items()}
         self.unchecked = set(self.runs)  # runs of an earlier session: is their trial still in Tune's state?
@@ -45,10 +49,11 @@ class TrialRuns(Callback):
     def __getstate__(self) -> dict:
         """Tuner.restore unpickles the callback: keep where things are, not the client or a stale map."""
         return {"uri": self.tracker.uri, "experiment_id": self.experiment_id, "parent_run_id": self.parent_run_id,
-                "part": self.part}
+                "part": self.part, "swept": self.swept}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(Tracker(state["uri"]), state["experiment_id"], state["parent_run_id"], state.get("part"))
+        self.__init__(Tracker(state["uri"]), state["experiment_id"], state["parent_run_id"], state.get("part"),
+                      state.get("swept", ()))
 
     def on_step_begin(self, iteration: int, trials: list, **info) -> None:
         if not self.unchecked:
@@ -63,10 +68,12 @@ class TrialRuns(Callback):
         if run_id is None:
             config = dict(trial.config)
             rows = config.pop(ROWS_KEY, None)  # a study's row labels: the run's name and a tag, not a param
+            values = describe({k: config[k] for k in self.swept if k in config})
             run_id = self.tracker.start_run(
-                self.experiment_id, rows.split("; ")[0] if rows else str(trial), config,
-                {Tag.PARENT: self.parent_run_id, Tag.TRIAL: trial.trial_id,
-                 **({Tag.PART: self.part} if self.part else {}), **({Tag.ROWS: rows} if rows else {})})
+                self.experiment_id, rows.split("; ")[0] if rows else f"{self.search_name}-{len(self.runs) + 1:03d}",
+                config, {Tag.PARENT: self.parent_run_id, Tag.TRIAL: trial.trial_id,
+                         **({Tag.NOTE: rows or values} if rows or values else {}),
+                         **({Tag.PART: self.part} if self.part else {}), **({Tag.ROWS: rows} if rows else {})})
             self.runs[trial.trial_id] = run_id
             self.logged[trial.trial_id] = set()
             return

@@ -66,7 +66,7 @@ def finish(session: SearchSession, grid) -> str:
     best = table.iloc[0]
     say("\n" + reference_line(benchmark, {**plan.config, **{key: best[key] for key in plan.swept}},
                               {**best.dropna().to_dict(), **(test or {})}))
-    say(f"\nresults: {results}\nMLflow:  mlflow ui --backend-store-uri {session.options.tracking_uri}")
+    say(f"\nresults: {results}\nMLflow:  tunebench ui --tracking-uri {session.options.tracking_uri}")
     return "FINISHED"
 
 

@@ -95,7 +95,8 @@ class SearchSession:
             samples = f"{'at most ' if self.plan.method.may_end_early else ''}{self.plan.num_samples} samples"
             self.say(f"search {self.name}: {self.plan.search} + {self.plan.scheduler}, {samples} x "
                      f"{self.plan.max_epochs} epochs; MLflow run {self.parent} in experiment '{self.benchmark.name}' "
-                     f"at {self.options.tracking_uri}")
+                     f"at {self.options.tracking_uri}\n  trials and checkpoints: {self.experiment_path}\n  "
+                     f"watch it: tunebench ui --tracking-uri {self.options.tracking_uri}")
             grid = self.fit(fitting)
             status = finish(self, grid)
             return self.parent
@@ -172,7 +173,16 @@ class SearchSession:
                 Tag.GIT_COMMIT: git_commit(), Tag.VERSION: tunebench.__version__,
                 Tag.SEED_REPORT: self.benchmark.seed_report, Tag.RAY_EXPERIMENT: str(self.experiment_path),
                 Tag.SMOKE: self.options.smoke, Tag.DATASET: self.benchmark.dataset, Tag.METRIC: self.benchmark.metric,
-                Tag.MODE: self.benchmark.mode, **optuna_tags(self)}
+                Tag.MODE: self.benchmark.mode, Tag.NOTE: self._description(), **optuna_tags(self)}
+
+    def _description(self) -> str:
+        """What the search is, in a line: the parent run's description in MLflow's UI."""
+        plan, benchmark = self.plan, self.benchmark
+        swept = f" over {', '.join(plan.swept)}" if plan.swept else ""
+        return (f"{plan.search} search{swept} ({plan.scheduler}): {plan.num_samples} trials of at most "
+                f"{plan.max_epochs} epochs, {benchmark.model} on {benchmark.dataset}"
+                + (f" (report {benchmark.seed_report})" if benchmark.reference else "")
+                + (", smoke" if self.options.smoke else ""))
 
     def tuner(self):
         if self.part and tuner.can_restore(self):  # a study's part continues whenever Ray Tune saved its state

@@ -39,7 +39,8 @@ def build_tuner(session: SearchSession):
                                     reuse_actors=options.reuse_actors and _can_reuse(session.trainable)),
         run_config=tune.RunConfig(
             name=session.name, storage_path=str(session.storage), progress_reporter=reporter, verbose=1,
-            callbacks=[TrialRuns(session.tracker, session.experiment_id, session.parent, session.part),
+            callbacks=[TrialRuns(session.tracker, session.experiment_id, session.parent, session.part,
+                                 tuple(plan.swept)),
                        InterruptWatch(), KeepBestWeights(session.trainable)],
             failure_config=tune.FailureConfig(max_failures=options.max_failures),
             checkpoint_config=tune.CheckpointConfig(
