@@ -69,7 +69,7 @@ def predict_images(tracker: Tracker, source: str, paths: Sequence[str],
     classes, steps = metadata.get("classes"), metadata.get("preprocessing")
     if not classes or not steps:
         raise TunebenchError(f"{uri} was not logged by tunebench: its metadata has no classes or preprocessing")
-    unreadable = find_unreadable([str(f) for f in files])
+    unreadable = find_unreadable([str(f) for f in files], say)  # says how far it got on a large folder
     for path, reason in unreadable.items():
         warn(f"skipped {path}: {reason}")
     files = [f for f in files if str(f) not in unreadable]

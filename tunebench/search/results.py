@@ -157,8 +157,13 @@ def log_model(session: SearchSession, checkpoint, config: dict[str, Any], run_id
                 "benchmark": session.benchmark.name, "dataset": session.splits.name,
                 "output": "probability of each class, in the order of classes",
                 "config": {k: v for k, v in config.items() if isinstance(v, (str, int, float, bool)) or v is None}}
-    return session.tracker.log_model(run_id, module, example.numpy(), module(example).detach().numpy(), metadata,
-                                     register_as)
+    try:
+        return session.tracker.log_model(run_id, module, example.numpy(), module(example).detach().numpy(), metadata,
+                                         register_as)
+    except Exception as exc:  # the search's records are complete: a model MLflow refuses is a warning, not a failure
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        session.say(f"warning: model not logged on run {run_id}: {type(exc).__name__}: {message}")
+        return None
 
 
 def _write_test(session: SearchSession, test: dict[str, Any], predictions_path: Path, classification_path: Path,
