@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import signal
@@ -159,5 +160,5 @@ def test_ui_serves_the_store(tmp_path):
         process.send_signal(signal.SIGINT)  # Ctrl-C; the server's workers go with it
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0 and "Traceback" not in err, err
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", port))  # nothing of the server is left listening
+    with socket.socket() as probe:  # nothing of the server is left listening
+        assert probe.connect_ex(("127.0.0.1", port)) == errno.ECONNREFUSED

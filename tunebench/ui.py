@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 from tunebench import TunebenchError
 from tunebench.tracking import Tracker
@@ -31,22 +32,37 @@ def serve(tracking_uri: str, host: str, port: int, workers: int = 1) -> int:
 
 
 def _stop_group(process) -> None:
-    """SIGTERM to a process and everything it started in its group, SIGKILL to what is left after 10 s."""
-    for signum, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 0)):
+    """SIGTERM to a process and everything it started in its group; SIGKILL to what is left of the group after 10 s.
+
+    The group outlives its leader for a moment (uvicorn workers finish their shutdown after `mlflow ui` exits), so it
+    is the group, not the leader, that is waited for: nothing keeps listening on the port after `tunebench ui` ends.
+    """
+    group = process.pid
+    for signum in (signal.SIGTERM, signal.SIGKILL):
         try:
-            os.killpg(process.pid, signum)
+            os.killpg(group, signum)
         except ProcessLookupError:
             return
-        try:
-            process.wait(timeout=wait or None)
-        except subprocess.TimeoutExpired:
-            pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if process.poll() is not None and not _group_alive(group):
+                return
+            time.sleep(0.1)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _check_port_free(host: str, port: int) -> None:
     import socket
 
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: closed connections don't count
         try:
             probe.bind((host, port))
         except OSError as exc:
