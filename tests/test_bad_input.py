@@ -389,8 +389,12 @@ def test_bad_search_option(capsys, in_tmp, search_args, option, value, choices):
     ("--seed", "99999999999", "argument --seed: must be >= 0 and <= 4294967295, got 99999999999"),
     ("--max-failures", "-2", "argument --max-failures: must be >= -1, got -2"),
     ("--num-samples", "2.5", "argument --num-samples: expected a whole number, got '2.5'"),
+    ("--time-budget", "soon", "argument --time-budget: expected a duration such as 90m, 45s, 2h or 1h30m, got 'soon'"),
+    ("--time-budget", "5x", "argument --time-budget: expected a duration such as 90m, 45s, 2h or 1h30m, got '5x'"),
+    ("--time-budget", "0s", "argument --time-budget: must be longer than 0, got '0s'"),
 ], ids=["cpus-nan", "cpus-zero", "gpus-nan", "gpus-inf", "samples-zero", "epochs-zero", "concurrent-zero",
-        "seed-negative", "seed-too-large", "max-failures-below-minus-one", "samples-fraction"])
+        "seed-negative", "seed-too-large", "max-failures-below-minus-one", "samples-fraction", "budget-words",
+        "budget-unit", "budget-zero"])
 def test_bad_numbers(capsys, in_tmp, search_args, tracking_uri, option, value, message):
     assert message in _error(capsys, ["search", "alexnet-caltech", *search_args, option, value])
     _nothing_started(in_tmp / "ray")
@@ -515,3 +519,14 @@ def test_skipped_images_are_reported_on_stderr(capsys, in_tmp, caltech_tree, sea
     out, err = capsys.readouterr()
     assert "warning: skipped" not in out
     assert f"warning: skipped {caltech_tree / '101_ObjectCategories' / 'Faces' / 'image_0100.jpg'}: OSError" in err
+
+
+@pytest.mark.slow
+def test_a_time_budget_shorter_than_any_epoch(capsys, in_tmp, search_args, tracking_uri, ray_local):
+    line = _error(capsys, ["search", "alexnet-caltech", *search_args, "--smoke", "--time-budget", "1s"])
+    assert "no trial reported val_acc; the time budget ended the search before a trial finished an epoch" in line
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    runs = client.search_runs([client.get_experiment_by_name("alexnet-caltech").experiment_id])
+    assert runs and not [r for r in runs if r.info.status == "RUNNING"]

@@ -191,8 +191,20 @@ def test_a_cache_that_cannot_be_written_is_one_clear_error(tmp_path, monkeypatch
         open_split(splits, "train", image_size=32)
 
 
-def test_long_decoding_reports_its_progress():
-    lines = []
-    results = map_images(lambda i: i * 2, range(2500), "caching", lines.append)
+def test_long_decoding_shows_a_progress_bar_and_its_closing_line(capsys):
+    results = map_images(lambda i: i * 2, range(2500), "caching", show=True)
     assert results == [i * 2 for i in range(2500)]  # in order
-    assert lines[0] == "caching: 2500 images" and "caching: 250/2500" in lines and len(lines) == 10
+    assert capsys.readouterr().out.startswith("caching: 2500 images in ")
+    map_images(lambda i: i, range(10), "caching")
+    assert capsys.readouterr().out == ""  # without show: silent
+
+
+def test_a_cache_build_says_where_and_closes_with_count_time_and_rate(caltech_tree, capsys):
+    splits = build_dataset("caltech101", caltech_tree)
+    lines = []
+    open_split(splits, "train", image_size=24, progress=lines.append)
+    path = cache_path(splits, "train", 24)
+    assert lines == [f"caching caltech101 train at 24 px: {len(splits.train)} images into {path.parent}"]
+    closing = capsys.readouterr().out.splitlines()[-1]
+    assert closing.startswith(f"caching caltech101 train at 24 px: {len(splits.train)} images in ")
+    assert closing.endswith(" images/s)")

@@ -21,6 +21,7 @@ LAYERS = {
     "tunebench.models": 2, "tunebench.data": 2,
     "tunebench.reports": 1, "tunebench.plots": 1, "tunebench.references": 1,
     "tunebench": 0, "tunebench.signals": 0, "tunebench.registry": 0, "tunebench.settings": 0,
+    "tunebench.console": 0,
     "tunebench.trials": 0, "tunebench.tracking": 0,
 }
 RAY_ALLOWED = {"tunebench.__main__", "tunebench.cli", "tunebench.search", "tunebench.hparams", "tunebench.trainable",

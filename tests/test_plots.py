@@ -80,6 +80,13 @@ CASES: dict[str, tuple[Callable[[Path], Path], Callable[[Path], Path]]] = {
                                                             "val_loss": [2.1, 1.5, 1.2, 2.4],
                                                             "val_acc": [0.3, 0.5, 0.6, 0.2]}), "lr", p),
                    lambda p: plots.one_factor(pd.DataFrame(columns=["lr", "val_loss", "val_acc"]), "lr", p)),
+    "slices": (
+        lambda p: plots.slices(_trials().assign(outcome=["completed", "stopped by scheduler", "early-stopped",
+                                                         "error", "stopped by the time budget", None] * 2),
+                               ["lr", "step_size", "weights", "nesterov"], "val_acc", p),
+        lambda p: plots.slices(pd.DataFrame(columns=["lr", "val_acc", "outcome"]), ["lr"], "val_acc", p)),
+    "pair": (lambda p: plots.pair(_trials(), ("lr", "step_size"), "val_acc", p),
+             lambda p: plots.pair(_trials().assign(val_acc=np.nan), ("lr", "weights"), "val_acc", p)),
     "one_factor_categorical": (
         lambda p: plots.one_factor(pd.DataFrame({"weights": [None, "DEFAULT"], "val_loss": [2.0, 0.9],
                                                  "val_acc": [0.41, 0.81]}), "weights", p),
@@ -146,7 +153,10 @@ def test_partial_and_odd_inputs(tmp_path: Path) -> None:
         plots.per_class_metrics(table[~table["class"].isin(plots.SUMMARY_ROWS)], tmp_path / "c.png"),
         plots.best_so_far(_progress().assign(best=np.nan), "val_loss", tmp_path / "d.png"),
         plots.one_factor(pd.DataFrame({"step_size": [5, 10, 20], "val_acc": [0.4, 0.5, 0.45]}), "step_size",
-                         tmp_path / "e.png"),
+                         tmp_path / "e.png", held="lr=0.01"),
+        plots.slices(trials.assign(val_acc=np.nan), ["lr", "constant", "missing"], "val_acc", tmp_path / "f.png"),
+        plots.slices(trials.rename(columns={"val_acc": "val_loss"}), ["weights"], "val_loss", tmp_path / "g.png"),
+        plots.pair(trials, ("nesterov", "constant"), "val_acc", tmp_path / "h.png"),
     ]
     for path in drawn:
         _check_png(path, 1_000)

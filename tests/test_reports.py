@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from tunebench.reports import (best_so_far_frame, compare_table, confusion_frame, curves_frame,
-                               fill_best_from_histories, importances, one_factor_table, parse_param,
-                               search_summary, smoke_searches, trials_frame, trials_table)
+                               fill_best_from_histories, importances, one_factor_slice, one_factor_table, parse_param,
+                               search_summary, smoke_searches, trials_frame, trials_table, varied_params)
 
 
 def _history(accs, early_stop_last=False):
@@ -163,3 +163,26 @@ def test_smoke_searches_by_their_tag_or_the_param_older_runs_carry():
                              {**_search_run("d"), "tags.smoke": None, "params.smoke": None}])
     assert smoke_searches(searches).tolist() == [True, False, True, False]
     assert not smoke_searches(pd.DataFrame([_search_run("e")])).any()  # a store with neither column
+
+
+def test_one_factor_slice_holds_the_other_keys_still():
+    """(lr, step_size): (0.001, 5) (0.01, 5) (0.01, 10) (0.1, 10). lr moved alone at step_size 5 and at 10, as
+    often: the tie goes to the group of the best trial (0.01, 10); step_size moved alone only at lr 0.01."""
+    trials = trials_frame(_trial_runs(), ["lr", "step_size"])
+    subset, fixed = one_factor_slice(trials, "lr", ["lr", "step_size"], "val_acc", "max")
+    assert sorted(subset["lr"]) == [0.01, 0.1] and fixed == {"step_size": 10}
+    subset, fixed = one_factor_slice(trials, "step_size", ["lr", "step_size"], "val_acc", "max")
+    assert sorted(subset["step_size"]) == [5, 10] and fixed == {"lr": 0.01}
+    subset, fixed = one_factor_slice(trials, "lr", ["lr", "step_size"], "val_loss", "min")  # same best trial
+    assert fixed == {"step_size": 10}
+    alone, fixed = one_factor_slice(trials, "lr", ["lr"], "val_acc", "max")  # the only swept key: every trial
+    assert len(alone) == 4 and fixed == {}
+    sampled = trials.assign(step_size=[5, 10, 15, 20])  # every trial moved both keys: no slice
+    assert one_factor_slice(sampled, "lr", ["lr", "step_size"], "val_acc", "max")[0].empty
+
+
+def test_varied_params_count_only_trials_that_reported_the_metric():
+    trials = trials_frame(_trial_runs(), ["lr", "step_size"])
+    trials.loc[trials["step_size"] == 10, "best_val_acc"] = None
+    finished, varied = varied_params(trials, ["lr", "step_size"], "val_acc")
+    assert len(finished) == 2 and varied == ["lr"]  # step_size was 5 in both finished trials

@@ -25,6 +25,11 @@ def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltec
     # where the results go, said at the start and at the end
     assert f"trials and checkpoints: {in_tmp / 'ray' / 'smoke'}" in out
     assert out.count(f"tunebench ui --tracking-uri {tracking_uri}") == 2 and "mlflow ui" not in out
+    # tunebench's own lines, not Ray's status table: an estimate after the first epoch, a line per trial event
+    assert "== Status ==" not in out and "Trial name" not in out and "Result logdir" not in out
+    assert "first epoch: " in out and "The whole search: about " in out and "with ASHA stopping" in out
+    assert "trial 001 " in out and "trial 002 " in out and out.count(" started: lr=") == 2
+    assert len(out.splitlines()) < 40, out
 
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment_by_name("alexnet-caltech")
@@ -107,3 +112,43 @@ def test_oneway_search_scores_every_trial_on_test(ray_local, in_tmp, tracking_ur
         probabilities = predictions.filter(like="p(")
         assert probabilities.shape[1] == 3 and (probabilities.sum(axis=1) - 1).abs().max() < 1e-4
         assert (predictions["true"] == predictions["predicted"]).mean() == pytest.approx(logged)
+
+
+@pytest.mark.slow
+def test_time_budget_ends_a_search_as_a_finished_one(ray_local, in_tmp, tracking_uri, caltech_session_tree, capsys,
+                                                     monkeypatch):
+    """More trials than fit in the budget: no trial starts after it, the running ones stop, and the search ends as a
+    finished one does, its records complete; --quiet prints only where the results are."""
+    import time
+
+    import optuna
+
+    from tunebench.console import VERBOSITY_ENV
+
+    monkeypatch.setenv(VERBOSITY_ENV, "normal")  # --quiet sets it for this process's Ray workers; put it back after
+    budget = 40
+    started = time.monotonic()
+    code = main(["search", "alexnet-caltech", "--smoke", "--data-dir", str(caltech_session_tree), "--tracking-uri",
+                 tracking_uri, "--storage-path", str(in_tmp / "ray"), "--name", "budget", "--num-samples", "200",
+                 "--max-epochs", "3", "--time-budget", f"{budget}s", "--quiet"])
+    took = time.monotonic() - started
+    out, err = capsys.readouterr()
+    assert code == 0, err[-3000:]
+    assert took < budget + 150  # data, Ray, the test evaluation and the model around the budget
+    assert [line for line in out.splitlines() if line.strip()] == [
+        f"results: {in_tmp / 'ray' / 'budget' / 'results.csv'}", f"MLflow:  tunebench ui --tracking-uri {tracking_uri}"]
+
+    client = MlflowClient(tracking_uri)
+    runs = client.search_runs([client.get_experiment_by_name("alexnet-caltech").experiment_id])
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert parent.info.status == "FINISHED" and 0 <= parent.data.metrics["test_acc"] <= 1
+    assert parent.data.params["time_budget_s"] == str(float(budget))
+    assert 1 <= len(children) < 200
+    assert all(run.info.status == "FINISHED" for run in children)  # none RUNNING, none KILLED: nothing to resume
+    outcomes = [run.data.tags["outcome"] for run in children]
+    assert set(outcomes) <= OUTCOMES | {"stopped by the time budget"} and "stopped by the time budget" in outcomes
+    results = pd.read_csv(in_tmp / "ray" / "budget" / "results.csv")
+    assert sorted(results["outcome"]) == sorted(outcomes)  # the trials that ran; none that never started
+    study = optuna.load_study(study_name="budget", storage=f"sqlite:///{in_tmp / 'optuna.db'}")
+    assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]

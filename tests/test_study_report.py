@@ -22,9 +22,8 @@ from tests.conftest import free_port
 from tests.fixture_data import build_cifar_batches
 from tunebench.cli import main
 
-REPORT_PLOTS = {"learning_curves.png", "parallel_coordinates.png", "importance.png", "best_so_far.png",
-                "confusion_matrix.png", "per_class.png", "one_factor_lr.png", "one_factor_step_size.png",
-                "one_factor_weight_decay.png", "one_factor_gamma.png"}
+REPORT_PLOTS = {"learning_curves.png", "parallel_coordinates.png", "slices.png", "best_so_far.png",
+                "confusion_matrix.png", "per_class.png"}  # an optuna search of 2 trials: slices, no importance
 
 
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
@@ -105,7 +104,8 @@ def test_compare_and_report_read_a_real_server(ray_local, in_tmp, mlflow_server,
     for png in folder.glob("*.png"):
         _png_ok(png)
     markdown = (folder / "report.md").read_text()
-    assert "## One factor: lr" in markdown and "![learning_curves](learning_curves.png)" in markdown
+    assert "## Slices" in markdown and "![learning_curves](learning_curves.png)" in markdown
+    assert "## One factor" not in markdown and "Too few trials for importance: 2 finished" in markdown
     page = (folder / "report.html").read_text()
     assert page.count("data:image/png;base64,") == len(list(folder.glob("*.png")))
     [parent] = [r for r in client.search_runs([client.get_experiment_by_name("alexnet-caltech").experiment_id])
@@ -162,3 +162,28 @@ def test_ui_serves_the_store(tmp_path):
     assert process.returncode == 0 and "Traceback" not in err, err
     with socket.socket() as probe:  # nothing of the server is left listening
         assert probe.connect_ex(("127.0.0.1", port)) == errno.ECONNREFUSED
+
+
+@pytest.mark.slow
+def test_report_of_a_real_grid_search_has_one_factor_plots(ray_local, in_tmp, tracking_uri, caltech_session_tree,
+                                                           capsys):
+    """A grid of two keys: each key's one-factor table and plot over the grid's row through the best trial (the
+    other key held), no slice plot; the per-class table's accuracy row counts the test images."""
+    assert main(["search", "alexnet-caltech", "--smoke", "--search", "grid", "--set", "lr=0.001,0.1",
+                 "step_size=5,10", "gamma=0.1", "weight_decay=5e-5", "--max-epochs", "1", "--data-dir",
+                 str(caltech_session_tree), "--tracking-uri", tracking_uri, "--storage-path", str(in_tmp / "ray")]) == 0
+    assert main(["report", "alexnet-caltech", "--tracking-uri", tracking_uri, "--output", str(in_tmp / "rep")]) == 0
+    capsys.readouterr()
+    folder = in_tmp / "rep"
+    pngs = {p.name for p in folder.glob("*.png")}
+    assert {"one_factor_lr.png", "one_factor_step_size.png"} <= pngs and "slices.png" not in pngs
+    markdown = (folder / "report.md").read_text()
+    assert "only lr varied (the others held at step_size=" in markdown
+    assert "only step_size varied (the others held at lr=" in markdown
+    assert "Too few trials for importance: 4 finished" in markdown
+    client = MlflowClient(tracking_uri)
+    [parent] = [r for r in client.search_runs([client.get_experiment_by_name("alexnet-caltech").experiment_id])
+                if "mlflow.parentRunId" not in r.data.tags]
+    predictions = Path(client.download_artifacts(parent.info.run_id, "test_predictions.csv", str(in_tmp)))
+    accuracy = next(line for line in markdown.splitlines() if line.startswith("| accuracy "))
+    assert accuracy.split("|")[-2].strip() == str(len(pd.read_csv(predictions)))

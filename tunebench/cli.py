@@ -122,7 +122,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.set or [], benchmark.on_dataset(args.dataset).defaults)
     run_search(benchmark, _options(args, search=args.search, scheduler=args.scheduler, num_samples=args.num_samples,
                                    max_epochs=args.max_epochs, overrides=overrides, retry_errored=args.retry_errored,
-                                   test=args.test, dataset=args.dataset, register_model=args.register_model))
+                                   test=args.test, dataset=args.dataset, register_model=args.register_model,
+                                   time_budget_s=args.time_budget))
     return 0
 
 
@@ -180,6 +181,20 @@ def _number(kind: type, low: float, high: float | None = None, low_open: bool = 
                                              f"got {text}")
         return value
     return parse
+
+
+def _duration(text: str) -> float:
+    """An argparse type: a duration as 90m, 45s, 2h, 1h30m (or seconds), in seconds."""
+    import re
+
+    parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not text.strip() or not parts or not any(parts.groups()):
+        raise argparse.ArgumentTypeError(f"expected a duration such as 90m, 45s, 2h or 1h30m, got {text!r}")
+    hours, minutes, seconds = (float(g or 0) for g in parts.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total <= 0:
+        raise argparse.ArgumentTypeError(f"must be longer than 0, got {text!r}")
+    return total
 
 
 _COUNT = _number(int, 1)
@@ -305,6 +320,11 @@ def _run_options(parser: argparse.ArgumentParser, what: str, resume: str) -> Non
     parser.add_argument("--no-reuse-actors", action="store_true",
                         help="a fresh worker process per trial (default: a finished trial's worker, its imports "
                              "done and data mapped, runs the next one)")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("--quiet", "-q", action="store_true",
+                          help="print only errors and where the results are (for scripts)")
+    loudness.add_argument("--verbose", "-v", action="store_true",
+                          help="also every epoch, and Ray's, MLflow's and Optuna's own warnings and logs")
     _tracking_option(parser)
 
 
@@ -341,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--register-model", metavar="NAME",
                         help="also register the best model in MLflow's model registry under this name")
     search.add_argument("--retry-errored", action="store_true", help="with --resume: rerun errored trials too")
+    search.add_argument("--time-budget", type=_duration, metavar="DURATION",
+                        help="90m, 45s, 2h, 1h30m: no trial starts after it, running trials stop at it, and the "
+                             "search ends as a finished one does (the best trial so far on the test split)")
     _run_options(search, "search", "an interrupted search (--name, default: this benchmark's latest) with the "
                                    "same MLflow runs")
     search.set_defaults(run=cmd_search)
@@ -398,12 +421,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _set_verbosity(args: argparse.Namespace) -> None:
+    """--quiet / --verbose for this process and the Ray workers it starts; the libraries' chatter hidden unless
+    --verbose."""
+    from tunebench import console
+
+    console.set_verbosity(console.QUIET if getattr(args, "quiet", False)
+                          else console.VERBOSE if getattr(args, "verbose", False) else console.NORMAL)
+    console.quiet_libraries()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from tunebench.signals import stop_signals_interrupt
 
     stop_signals_interrupt()  # SIGTERM and SIGHUP stop tunebench as Ctrl-C does
     try:
         args = build_parser().parse_args(argv)
+        _set_verbosity(args)
         return args.run(args)
     except TunebenchError as exc:
         print(f"tunebench: error: {exc}", file=sys.stderr)

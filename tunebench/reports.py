@@ -93,7 +93,27 @@ def classification_table(true: Sequence[str], predicted: Sequence[str]) -> pd.Da
     report = classification_report(true, predicted, output_dict=True, zero_division=0)
     table = pd.DataFrame(report).transpose()
     table.index.name = "class"
-    return table.reset_index()
+    return accuracy_row_fixed(table.reset_index())
+
+
+SUMMARY_ROWS = ("accuracy", "macro avg", "weighted avg")
+
+
+def accuracy_row_fixed(table: pd.DataFrame) -> pd.DataFrame:
+    """A classification table whose "accuracy" row reads as scikit-learn's text report prints it: the accuracy
+    under f1-score, the number of test images as its support, precision and recall blank. (The dict report holds
+    accuracy as one number, which a DataFrame spreads over every column: "support 0.46". Tables written before
+    this fix are repaired when read back.)"""
+    if "class" not in table or "support" not in table:
+        return table
+    fixed = table.copy()
+    names = fixed["class"].astype(str)
+    accuracy = names == "accuracy"
+    if accuracy.any():
+        images = pd.to_numeric(fixed.loc[~names.isin(SUMMARY_ROWS), "support"], errors="coerce").sum()
+        fixed.loc[accuracy, [c for c in ("precision", "recall") if c in fixed]] = float("nan")
+        fixed.loc[accuracy, "support"] = images
+    return fixed
 
 
 # --- reading a store back: tunebench compare / report (inputs are mlflow.search_runs DataFrames) ---
@@ -264,6 +284,32 @@ def one_factor_table(trials: pd.DataFrame, param: str, metric: str, mode: str) -
         return table
 
 
+def one_factor_slice(trials: pd.DataFrame, param: str, swept: Sequence[str], metric: str,
+                     mode: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The trials in which `param` alone varied, and the values the other swept keys held there.
+
+    Trials are grouped by their values of every other swept key; the group with the most values of `param` is
+    the slice (a tie goes to the group holding the best trial): a coordinate or one-way search's round of
+    `param`, or a grid's row through its best trial. Empty when no group has two values of `param`, as in a
+    sampled search, where every trial moves every key."""
+    others = [k for k in swept if k != param and k in trials]
+    column = f"best_{metric}"
+    if trials.empty or param not in trials:
+        return trials.iloc[0:0], {}
+    keys = trials[others].astype(str) if others else pd.DataFrame({"_": [""] * len(trials)}, index=trials.index)
+    score = pd.to_numeric(trials[column], errors="coerce") if column in trials else pd.Series(float("nan"),
+                                                                                             index=trials.index)
+    score = score if mode == "max" else -score
+    best, best_rank = None, None
+    for _, group in trials.groupby([keys[c] for c in keys], sort=False):
+        rank = (group[param].astype(str).nunique(), score[group.index].max())
+        if best_rank is None or rank[0] > best_rank[0] or (rank[0] == best_rank[0] and rank[1] > best_rank[1]):
+            best, best_rank = group, rank
+    if best is None or best_rank[0] < 2:
+        return trials.iloc[0:0], {}
+    return best, {k: best[k].iloc[0] for k in others}
+
+
 def rank_trials(trials: pd.DataFrame, metric: str, mode: str) -> pd.Series:
     """Rank of each trial by its best metric (1 = best), indexed by run id."""
     order = trials.sort_values(f"best_{metric}", ascending=(mode == "min"), na_position="last")["run_id"]
@@ -293,14 +339,27 @@ def best_so_far_frame(trials: pd.DataFrame, metric: str, mode: str) -> pd.DataFr
                          "cumulative_time_s": done["seconds"].cumsum(), "best": best}).reset_index(drop=True)
 
 
+IMPORTANCE_MIN_TRIALS = 10
+"""Finished trials (ones that reported the metric) below which `tunebench report` draws no importance: Optuna's
+PED-ANOVA sets the top 10% of trials (at least 2) against the rest, and Optuna advises at least 5 trials in that
+top; below 10 trials the "top" is 2 trials and the importance says little."""
+IMPORTANCE_ADVISED_TRIALS = 50  # 5 in the top 10%: below this the report calls the importance a rough guide
+
+
+def varied_params(trials: pd.DataFrame, params: Sequence[str], metric: str) -> tuple[pd.DataFrame, list[str]]:
+    """The trials that reported the metric, and the params that took at least two values among them."""
+    column = f"best_{metric}"
+    finished = trials.dropna(subset=[column]) if column in trials else trials.iloc[0:0]
+    return finished, [p for p in params if p in finished and finished[p].astype(str).nunique() > 1]
+
+
 def importances(trials: pd.DataFrame, params: Sequence[str], metric: str, mode: str) -> pd.Series:
     """Optuna's hyperparameter importance (its default evaluator, PED-ANOVA) over the trials that reported the
     metric; sums to 1. Empty when fewer than two trials or no hyperparameter varied."""
     import optuna
     from optuna.distributions import CategoricalDistribution, FloatDistribution
 
-    finished = trials.dropna(subset=[f"best_{metric}"])
-    varied = [p for p in params if finished[p].astype(str).nunique() > 1]
+    finished, varied = varied_params(trials, params, metric)
     if len(finished) < 2 or not varied:
         return pd.Series(dtype=float)
     distributions = {}

@@ -16,6 +16,7 @@ from sklearn.metrics import balanced_accuracy_score, f1_score
 from torch import nn
 
 from tunebench.acceleration import Acceleration
+from tunebench.console import Progress
 from tunebench.models.registry import trainable_parameters
 from tunebench.settings import FitSettings, OptimSettings
 
@@ -118,13 +119,19 @@ def _timed(loader: Iterable) -> Iterator[tuple[float, tuple]]:
         yield time.perf_counter() - start, batch
 
 
+EPOCH_PROGRESS_S = 60.0  # a long epoch says how far it got this often
+
+
 def train_one_epoch(model: nn.Module, loader: Iterable, objective: Objective, optimizer: torch.optim.Optimizer,
-                    device: torch.device, accel: Acceleration = Acceleration()) -> dict[str, float]:
-    """One pass over the loader. Loss and accuracy add up on the device: no host sync per step."""
+                    device: torch.device, accel: Acceleration = Acceleration(), label: str = "") -> dict[str, float]:
+    """One pass over the loader. Loss and accuracy add up on the device: no host sync per step. An epoch longer
+    than a minute says how far it got, with its rate and what is left, every minute (`label`: whose epoch)."""
     model.train()
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
     seen, waited = 0, 0.0
+    progress = Progress(label or "epoch", len(loader), "batches", interval=EPOCH_PROGRESS_S, closing=False) \
+        if hasattr(loader, "__len__") else None
     for wait, (images, labels) in _timed(loader):
         waited += wait
         images = images.to(device, non_blocking=True, memory_format=accel.memory_format)
@@ -138,6 +145,10 @@ def train_one_epoch(model: nn.Module, loader: Iterable, objective: Objective, op
         total_loss += loss.detach().float() * labels.size(0)
         correct += (objective.predict(outputs.detach()) == labels).sum()
         seen += labels.size(0)
+        if progress:
+            progress.update()
+    if progress:
+        progress.close()
     return {"train_loss": total_loss.item() / max(seen, 1), "train_acc": correct.item() / max(seen, 1),
             "train_images": seen, "data_wait_s": waited}
 
@@ -268,7 +279,7 @@ class TrainingState:
 
 
 def fit(state: TrainingState, train_loader: Iterable, val_loader: Iterable, settings: FitSettings, *,
-        device: torch.device, accel: Acceleration = Acceleration()) -> Iterator[dict[str, float]]:
+        device: torch.device, accel: Acceleration = Acceleration(), label: str = "") -> Iterator[dict[str, float]]:
     """Train from state.epoch to `settings.total_epochs`, yielding each epoch's metrics after the state has advanced.
 
     A two-stage fit (settings.frozen_epochs set) unfreezes the model after frozen_epochs and continues at
@@ -284,7 +295,8 @@ def fit(state: TrainingState, train_loader: Iterable, val_loader: Iterable, sett
             state.fine_tune(fine_tune_lr if fine_tune_lr is not None else state.optimizer.param_groups[0]["lr"])
         start = time.perf_counter()
         lr = state.optimizer.param_groups[0]["lr"]
-        metrics = train_one_epoch(net, train_loader, objective, state.optimizer, device, accel)
+        metrics = train_one_epoch(net, train_loader, objective, state.optimizer, device, accel,
+                                  f"{label} epoch {state.epoch + 1}".strip())
         train_seconds = max(time.perf_counter() - start, 1e-9)
         metrics.update(evaluate(net, val_loader, objective, device, accel=accel))
         state.scheduler.step()

@@ -27,6 +27,7 @@ import torch
 from ray import tune
 
 from tunebench.acceleration import Acceleration
+from tunebench.console import NORMAL, quiet_libraries, say, set_verbosity
 from tunebench.data import ImageSplits
 from tunebench.data.batches import batch_generators, make_batches
 from tunebench.features import FeatureSettings, fit_linear_svm, load_features
@@ -69,6 +70,14 @@ class TrialSettings:
                    from_config(AccelSettings, config))
 
 
+def in_worker(verbosity: int) -> None:
+    """A trial's worker: as talkative as the driver (--quiet, --verbose: a cluster's workers do not share its
+    environment), Ray's and MLflow's warnings hidden as there, and quiet on SIGTERM."""
+    set_verbosity(verbosity)
+    quiet_libraries()
+    exit_quietly_on_sigterm()
+
+
 def exit_quietly_on_sigterm() -> None:
     """In a Ray worker: Ray stops its workers with SIGTERM, and its handler raises SystemExit, which Python prints
     as "Exception ignored ... Traceback" on the driver's terminal when the signal lands in a weakref callback of a
@@ -80,7 +89,7 @@ def exit_quietly_on_sigterm() -> None:
 def _loader(settings: TrialSettings, splits: ImageSplits, part: str, seed: int, device: torch.device,
             train: bool = False):
     return make_batches(settings.data, splits, part, train=train, seed=seed, device=device,
-                        progress=lambda line: print(line, flush=True))
+                        progress=say)
 
 
 def build_state(settings: TrialSettings, num_classes: int, device: torch.device,
@@ -98,8 +107,8 @@ class TrialTrainable(tune.Trainable):
 
     KEYS = TrialSettings.KEYS
 
-    def setup(self, config: dict[str, Any], splits: ImageSplits) -> None:
-        exit_quietly_on_sigterm()
+    def setup(self, config: dict[str, Any], splits: ImageSplits, verbosity: int = NORMAL) -> None:
+        in_worker(verbosity)
         settings = TrialSettings.of(config)
         self.device = default_device()
         accel = Acceleration.of(settings.accel, self.device)
@@ -116,7 +125,7 @@ class TrialTrainable(tune.Trainable):
             train_batches = _loader(settings, splits, "train", seed, self.device, train=True)
             self.generators += batch_generators(train_batches)
             self.fits.append(fit(state, train_batches, _loader(settings, splits, "val", seed, self.device),
-                                 settings.fit, device=self.device, accel=accel))
+                                 settings.fit, device=self.device, accel=accel, label=f"trial {self.trial_id}"))
         self.latest: list[dict[str, Any] | None] = [None] * len(self.fits)
         self.best: list[dict[str, Any] | None] = [None] * len(self.fits)
         self.finished = [False] * len(self.fits)
@@ -284,8 +293,8 @@ class FeatureSVMTrainable(tune.Trainable):
 
     KEYS = FeatureSettings.KEYS
 
-    def setup(self, config: dict[str, Any], splits: ImageSplits) -> None:
-        exit_quietly_on_sigterm()
+    def setup(self, config: dict[str, Any], splits: ImageSplits, verbosity: int = NORMAL) -> None:
+        in_worker(verbosity)
         self.settings = FeatureSettings.of(config)
         self.splits = splits
         self.classifier = None

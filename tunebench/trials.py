@@ -22,6 +22,7 @@ BEST_OF = {"val_acc": max, "val_loss": min, "val_macro_recall": max, "val_macro_
 COMPLETED = "completed"
 EARLY_STOPPED = "early-stopped"            # the trial's own patience
 STOPPED_BY_SCHEDULER = "stopped by scheduler"
+STOPPED_BY_BUDGET = "stopped by the time budget"  # --time-budget ran out while the trial ran
 ERROR = "error"
 NO_RESULT = "no result"
 STOPPED_EARLY = (STOPPED_BY_SCHEDULER, EARLY_STOPPED)

@@ -16,9 +16,9 @@ from typing import Callable
 
 from tunebench import TunebenchError
 from tunebench.data.download import DatasetNotFound
-from tunebench.data.images import ImageSplits, Sample, find_unreadable, is_image_file
+from tunebench.data.images import ImageSplits, Sample, is_image_file
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import SPLIT_SEED, limited, train_val_test
+from tunebench.data.splits import SPLIT_SEED, readable, train_val_test
 
 CSV_NAME = "artists.csv"
 KAGGLE = "kaggle datasets download ikarus777/best-artworks-of-all-time"
@@ -98,9 +98,8 @@ def artworks(data_dir: Path, *, limit_per_class: int | None = None,
             raise TunebenchError(f"image folder {found[0]} of painter '{painter}' has no images")
         samples.extend((path, index[painter]) for path in files)
 
-    unreadable = find_unreadable([path for path, _ in samples], progress)
-    skipped.extend(sorted(unreadable.items()))
-    samples = [s for s in samples if s[0] not in unreadable]
-    train, val, test = train_val_test(samples, test=0.1, val=0.1)
-    return limited(ImageSplits(classes, train, val, test, skipped, f"stratified 80/10/10 (seed {SPLIT_SEED})"),
-                   limit_per_class)
+
+    def split(readable_samples: list[Sample]) -> ImageSplits:
+        train, val, test = train_val_test(readable_samples, test=0.1, val=0.1)
+        return ImageSplits(classes, train, val, test, list(skipped), f"stratified 80/10/10 (seed {SPLIT_SEED})")
+    return readable(samples, split, limit_per_class, progress, "artworks")

@@ -29,6 +29,7 @@ import numpy as np
 from filelock import FileLock
 
 from tunebench import TunebenchError
+from tunebench.data.checked import cache_root
 from tunebench.data.images import ImageSplits, map_images
 from tunebench.data.transforms import cached_transform, resize_side
 
@@ -42,11 +43,6 @@ class CachedSplit:
     labels: np.ndarray   # (N,) int64
     path: Path
     built: bool = False  # whether this call decoded the images (False: it read an existing file)
-
-
-def cache_root() -> Path:
-    """$TUNEBENCH_CACHE, else ~/.cache/tunebench (decoded images under images/, features under features/)."""
-    return Path(os.environ.get("TUNEBENCH_CACHE") or Path.home() / ".cache" / "tunebench")
 
 
 def _fingerprint(splits: ImageSplits, part: str) -> str:
@@ -154,8 +150,10 @@ def _build(path: Path, splits: ImageSplits, part: str, image_size: int, resize: 
             warnings.warn(f"{key}: cannot be read ({type(exc).__name__}: {exc}); cached as a black image")
             images[index] = 0
 
-    map_images(decode, range(len(samples)), f"caching {splits.name or 'images'} {part} at {image_size} px ({color}) "
-               f"in {path.parent}", progress)
+    what = f"caching {splits.name or 'images'} {part} at {image_size} px" + (f" ({color})" if color != "rgb" else "")
+    if progress:
+        progress(f"{what}: {len(samples)} images into {path.parent}")
+    map_images(decode, range(len(samples)), what, show=progress is not None)
     images.flush()
     meta = {"version": VERSION, "shape": list(images.shape), "crc32": zlib.crc32(memoryview(images.reshape(-1))),
             "labels": [int(label) for _, label in samples], "dataset": splits.name, "part": part,
@@ -165,5 +163,3 @@ def _build(path: Path, splits: ImageSplits, part: str, image_size: int, resize: 
     tmp_meta = _meta_path(tmp)
     tmp_meta.write_text(json.dumps(meta))
     os.replace(tmp_meta, _meta_path(path))  # written last: a file without it was never finished
-    if progress:
-        progress(f"cached {part} in {meta['build_seconds']:.1f} s")

@@ -13,9 +13,9 @@ from typing import Callable
 
 from tunebench import TunebenchError
 from tunebench.data.download import DatasetNotFound, torchvision_download
-from tunebench.data.images import ImageSplits, Sample, find_unreadable, is_image_file
+from tunebench.data.images import ImageSplits, Sample, is_image_file
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import SPLIT_SEED, limited, stratified_split
+from tunebench.data.splits import SPLIT_SEED, readable, stratified_split
 
 CATEGORIES = "101_ObjectCategories"
 NOT_A_CLASS = "BACKGROUND_Google"
@@ -81,12 +81,14 @@ def caltech101(data_dir: Path, *, limit_per_class: int | None = None, download_m
     else:
         train_pool = [(path, index[name]) for name, files in per_class.items() for path in files]
         test = []
-    unreadable = find_unreadable([path for path, _ in train_pool + test], progress)
-    skipped.extend(sorted(unreadable.items()))
-    train_pool, test = ([s for s in part if s[0] not in unreadable] for part in (train_pool, test))
-    if not split_files:
-        train_pool, test = stratified_split(train_pool, 1 / 3, SPLIT_SEED)
-    train, val = stratified_split(train_pool, 0.5, SPLIT_SEED)
     source = "train.txt / test.txt" if split_files else f"stratified 2:1 (seed {SPLIT_SEED})"
-    return limited(ImageSplits(classes, train, val, test, skipped, source + ", train split 50/50 into train/val"),
-                   limit_per_class)
+
+    def split(samples: list[Sample]) -> ImageSplits:
+        kept = set(samples)
+        pool, kept_test = [s for s in train_pool if s in kept], [s for s in test if s in kept]
+        if not split_files:
+            pool, kept_test = stratified_split(pool, 1 / 3, SPLIT_SEED)
+        train, val = stratified_split(pool, 0.5, SPLIT_SEED)
+        return ImageSplits(classes, train, val, kept_test, list(skipped), f"{source}, train split 50/50 into train/val")
+
+    return readable(train_pool + test, split, limit_per_class, progress, "caltech101")

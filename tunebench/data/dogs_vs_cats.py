@@ -17,10 +17,10 @@ from typing import Callable
 
 from tunebench import TunebenchError
 from tunebench.data.download import DatasetNotFound
-from tunebench.data.images import ImageSplits, Sample, find_unreadable
+from tunebench.data.images import ImageSplits, Sample
 from tunebench.data.folder import Tree, find_tree, read_tree, subfolders
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import SPLIT_SEED, limited, ratio_fractions, train_val_test
+from tunebench.data.splits import SPLIT_SEED, ratio_fractions, readable, train_val_test
 
 CLASSES = ["cat", "dog"]
 KAGGLE = "kaggle competitions download -c dogs-vs-cats"
@@ -83,16 +83,16 @@ def dogs_vs_cats(data_dir: Path, *, split: str, limit_per_class: int | None = No
         tree = find_class_folders(data_dir)
         if tree is None:
             raise not_found(data_dir)
-        return limited(read_tree(tree, split, progress, name_of=folder_class, classes=list(CLASSES)),
-                       limit_per_class)
+        return read_tree(tree, split, progress, name_of=folder_class, classes=list(CLASSES),
+                         limit_per_class=limit_per_class, dataset="dogs-vs-cats")
 
     samples: list[Sample] = [(str(p), CLASSES.index(p.name.split(".", 1)[0].lower())) for p in _labelled(folder)]
     for label, name in enumerate(CLASSES):
         if not any(y == label for _, y in samples):
             raise TunebenchError(f"no {name}.N.jpg images in {folder} (expected both cats and dogs)")
-    unreadable = find_unreadable([path for path, _ in samples], progress)
-    samples = [s for s in samples if s[0] not in unreadable]
     test_fraction, val_fraction = ratio_fractions(split)
-    train, val, test = train_val_test(samples, test=test_fraction, val=val_fraction)
-    return limited(ImageSplits(list(CLASSES), train, val, test, sorted(unreadable.items()),
-                               f"stratified {split} (seed {SPLIT_SEED})"), limit_per_class)
+
+    def split_readable(readable_samples: list[Sample]) -> ImageSplits:
+        train, val, test = train_val_test(readable_samples, test=test_fraction, val=val_fraction)
+        return ImageSplits(list(CLASSES), train, val, test, [], f"stratified {split} (seed {SPLIT_SEED})")
+    return readable(samples, split_readable, limit_per_class, progress, "dogs-vs-cats")

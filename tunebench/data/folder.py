@@ -26,9 +26,9 @@ from typing import Callable, Iterable, Iterator
 
 from tunebench import TunebenchError
 from tunebench.data.download import DatasetNotFound
-from tunebench.data.images import IMAGE_SUFFIXES, ImageSplits, Sample, find_unreadable
+from tunebench.data.images import IMAGE_SUFFIXES, ImageSplits, Sample
 from tunebench.data.registry import DATASETS
-from tunebench.data.splits import SPLIT_SEED, limited, ratio_fractions, stratified_split, train_val_test
+from tunebench.data.splits import SPLIT_SEED, ratio_fractions, readable, stratified_split, train_val_test
 
 DEFAULT_SPLIT = "80/10/10"
 SPLIT_FOLDERS = {"train": ("train",), "val": ("val", "valid", "validation"), "test": ("test",)}  # any letter case
@@ -186,11 +186,13 @@ def _no_images(folder: Path, data_dir: Path) -> DatasetNotFound:
 
 
 def read_tree(tree: Tree, split: str, progress: Callable[[str], None] | None = None,
-              name_of: Callable[[Path], str] = class_name, classes: list[str] | None = None) -> ImageSplits:
-    """The tree's splits (not limited): classes from its class folders (`name_of` maps a folder to its class), or
-    exactly `classes` when given; the flat part split by `split` ("TRAIN/VAL/TEST"), a pre-split tree's parts as
-    given with a missing val or test part carved out of train/."""
-    test_fraction, val_fraction = ratio_fractions(split)
+              name_of: Callable[[Path], str] = class_name, classes: list[str] | None = None,
+              limit_per_class: int | None = None, dataset: str = "folder") -> ImageSplits:
+    """The tree's splits: classes from its class folders (`name_of` maps a folder to its class), or exactly
+    `classes` when given; the flat part split by `split` ("TRAIN/VAL/TEST"), a pre-split tree's parts as given with
+    a missing val or test part carved out of train/; unreadable images left out (splits.readable: with
+    `limit_per_class`, only the images kept are checked; `dataset` names them in the check's lines)."""
+    ratio_fractions(split)  # a bad split is an error before an image is read
     found = {part: class_images(folder, name_of) for part, folder in tree.parts.items()}
     skipped = list(tree.ignored)
     for part in ("val", "test"):  # a given part without images is carved out of train/ as a missing one is
@@ -211,11 +213,19 @@ def read_tree(tree: Tree, split: str, progress: Callable[[str], None] | None = N
     samples = {part: [(path, index[name]) for name, files in by_class.items() for path in files]
                for part, by_class in found.items()}
 
-    unreadable = find_unreadable([path for part in samples.values() for path, _ in part], progress)
-    skipped.extend(sorted(unreadable.items()))
-    kept: dict[str, list[Sample]] = {part: sorted(s for s in part_samples if s[0] not in unreadable)
-                                     for part, part_samples in samples.items()}
+    def split_parts(kept_samples: list[Sample]) -> ImageSplits:
+        kept = set(kept_samples)
+        return _split_parts(tree, parts, {part: sorted(s for s in listed if s in kept)
+                                          for part, listed in samples.items()}, split, classes, skipped)
+    return readable([s for listed in samples.values() for s in listed], split_parts, limit_per_class, progress,
+                    dataset)
 
+
+def _split_parts(tree: Tree, parts: dict[str, Path], kept: dict[str, list[Sample]], split: str, classes: list[str],
+                 skipped: list[tuple[str, str]]) -> ImageSplits:
+    """read_tree's splits of the samples `kept` in each part of the tree."""
+    test_fraction, val_fraction = ratio_fractions(split)
+    skipped = list(skipped)
     if not tree.presplit or set(parts) == {"train"}:
         train, val, test = train_val_test(kept["train" if tree.presplit else "all"], test=test_fraction,
                                           val=val_fraction)
@@ -239,4 +249,4 @@ def read_tree(tree: Tree, split: str, progress: Callable[[str], None] | None = N
 @DATASETS.register("folder", ratios=True, default_split=DEFAULT_SPLIT, downloads=False)  # the user's own images
 def folder(data_dir: Path, *, split: str, limit_per_class: int | None = None,
            progress: Callable[[str], None] | None = None) -> ImageSplits:
-    return limited(read_tree(find_tree(data_dir), split, progress), limit_per_class)
+    return read_tree(find_tree(data_dir), split, progress, limit_per_class=limit_per_class)

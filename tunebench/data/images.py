@@ -11,6 +11,9 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image
 
+from tunebench.console import Progress
+from tunebench.data.checked import CheckedImages, stamps
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 Sample = tuple[str | int, int]  # (image path, class index), or (row of ImageSplits.pixels, class index)
@@ -62,6 +65,7 @@ def load_rgb(path: str, min_side: int | None = None) -> Image.Image:
         return image.convert("RGB")
 
 
+CHECK_THREADS = min(8, (os.cpu_count() or 1) * 2)
 ZERO_TAIL = 16  # bytes of zeros after the last data; a whole JPEG ends with its FF D9 marker before any padding
 
 
@@ -89,28 +93,51 @@ def _problem(path: str) -> str | None:
     return None
 
 
-def map_images(function: Callable, items: Sequence, what: str, progress: Callable[[str], None] | None = None,
-               threads: int | None = None) -> list:
-    """function over items in threads (PIL releases the GIL while decoding), saying how far it got every 10%
-    when the work is long enough to wait for."""
-    if progress:
-        progress(f"{what}: {len(items)} images")
-    step = max(len(items) // 10, 1) if len(items) >= 2000 else 0
+def map_images(function: Callable, items: Sequence, what: str, show: bool = False, threads: int | None = None) -> list:
+    """function over items in threads (PIL releases the GIL while decoding), in order; with `show`, a Progress bar
+    named `what` with rate and ETA, and its closing line. A stop (Ctrl-C, SIGTERM) cancels the queued items."""
     results = []
     pool = ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1)
+    bar = Progress(what, len(items)) if show else None
     try:
-        for done, result in enumerate(pool.map(function, items, chunksize=32), 1):
+        for result in pool.map(function, items):
             results.append(result)
-            if progress and step and done % step == 0 and done < len(items):
-                progress(f"{what}: {done}/{len(items)}")
+            if bar:
+                bar.update()
     except BaseException:  # Ctrl-C, SIGTERM: stop now, not after every queued image
         pool.shutdown(wait=False, cancel_futures=True)
+        if bar:
+            bar.close(finished=False)
         raise
     pool.shutdown()
+    if bar:
+        bar.close()
     return results
 
 
-def find_unreadable(paths: Sequence[str], progress: Callable[[str], None] | None = None) -> dict[str, str]:
-    """Decode every file once and return {path: reason} for those that cannot be read."""
-    problems = map_images(_problem, paths, "checking", progress, threads=min(8, (os.cpu_count() or 1) * 2))
-    return {path: reason for path, reason in zip(paths, problems) if reason}
+def find_unreadable(paths: Sequence[str], progress: Callable[[str], None] | None = None,
+                    name: str = "") -> dict[str, str]:
+    """{path: reason} for the files that cannot be read. Each file is decoded once and its verdict remembered
+    (data.checked): a file checked before, with the same size and modification time, is not decoded again. With
+    `progress`, a line says how many images of `name` (a dataset) need checking, and a Progress bar follows."""
+    stamped = stamps(paths)
+    memory = CheckedImages()
+    verdicts: dict[str, str | None] = memory.recall(stamped)
+    todo = [path for path in paths if path not in verdicts]
+    of = f" of {name}" if name else ""
+    if progress and todo:
+        before = f" ({len(verdicts)} more checked before)" if verdicts else ""
+        progress(f"checking {len(todo)} images{of}{before}")
+    elif progress and paths:
+        progress(f"{len(paths)} images{of}: checked before")
+    found: dict[str, str | None] = {}
+
+    def check(path: str) -> None:
+        found[path] = _problem(path)
+
+    try:
+        map_images(check, todo, f"checking {name or 'images'}", bool(progress and todo), threads=CHECK_THREADS)
+    finally:  # also when stopped: what was checked need not be checked again
+        memory.remember({path: (stamped[path], problem) for path, problem in list(found.items()) if path in stamped})
+    verdicts.update(found)
+    return {path: verdicts[path] for path in paths if verdicts[path]}

@@ -1,4 +1,4 @@
-"""Deterministic stratified splits and per-class limits."""
+"""Deterministic stratified splits, per-class limits, and the image check between listing files and using them."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import random
 import re
 from collections import defaultdict
 from dataclasses import replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 from tunebench import TunebenchError
-from tunebench.data.images import ImageSplits, Sample
+from tunebench.data.images import ImageSplits, Sample, find_unreadable
 
+PARTS = ("train", "val", "test")
 SPLIT_SEED = 0  # the split is part of the dataset, not of the search: every search sees the same one
 RATIOS = re.compile(r"(\d+)/(\d+)/(\d+)")
 RATIOS_HELP = "TRAIN/VAL/TEST percentages, whole numbers summing to 100 with each above 0, e.g. 80/10/10 or 70/15/15"
@@ -90,3 +91,38 @@ def limited(splits: ImageSplits, limit_per_class: int | None) -> ImageSplits:
         return splits
     return replace(splits, train=first_per_class(splits.train, limit_per_class),
                    val=first_per_class(splits.val, limit_per_class), test=first_per_class(splits.test, limit_per_class))
+
+
+def readable(samples: Sequence[Sample], split: Callable[[list[Sample]], ImageSplits], limit_per_class: int | None,
+             progress: Callable[[str], None] | None = None, name: str = "") -> ImageSplits:
+    """A dataset's splits of its listed image files, `split(samples)`, with the files that cannot be read left out
+    and added to `skipped` (find_unreadable; `progress` and `name` for its lines).
+
+    Without a limit every file is checked first and the readable ones are split. With `limit_per_class`, only the
+    images a run uses are checked: the listed files are split, and each split keeps the first `limit_per_class`
+    readable images of every class, an unreadable one replaced by the next of its class and split (first_per_class
+    order), so a smoke run decodes a few hundred images, not the whole set. Both are deterministic; with no
+    unreadable file the limited splits are exactly the limited full ones.
+    """
+    if limit_per_class is None:
+        unreadable = find_unreadable([path for path, _ in samples], progress, name)
+        splits = split([sample for sample in samples if sample[0] not in unreadable])
+    else:
+        splits, unreadable = _first_readable(split(list(samples)), limit_per_class, progress, name)
+    return replace(splits, skipped=splits.skipped + sorted(unreadable.items()))
+
+
+def _first_readable(splits: ImageSplits, limit: int, progress: Callable[[str], None] | None,
+                    name: str) -> tuple[ImageSplits, dict[str, str]]:
+    """The splits limited to the first `limit` readable samples per class, checking those, then the replacements
+    of the unreadable ones among them, until every class is full or out of images; and the unreadable found."""
+    unreadable: dict[str, str] = {}
+    checked: set[str] = set()
+    while True:
+        kept = {part: first_per_class([s for s in getattr(splits, part) if s[0] not in unreadable], limit)
+                for part in PARTS}
+        todo = [path for part in kept.values() for path, _ in part if path not in checked]
+        if not todo:
+            return replace(splits, **kept), unreadable
+        unreadable.update(find_unreadable(todo, None if checked else progress, name))  # replacements: no header
+        checked.update(todo)

@@ -40,8 +40,9 @@ class TrialRuns(Callback):
         self.part = part  # a study's part: its runs are tagged with it, beside the other parts' under one parent
         self.swept = tuple(swept)  # the keys a trial run's description gives
         self.search_name = tracker.client.get_run(parent_run_id).info.run_name  # trial runs are <search>-<number>
-        self.runs = {trial_id: run.info.run_id
-                     for trial_id, run in tracker.trial_runs(experiment_id, parent_run_id, part).items()}
+        earlier = tracker.trial_runs(experiment_id, parent_run_id, part)
+        self.runs = {trial_id: run.info.run_id for trial_id, run in earlier.items()}
+        self.names = {trial_id: run.info.run_name for trial_id, run in earlier.items()}  # what TrialProgress says
         self.unchecked = set(self.runs)  # runs of an earlier session: is their trial still in Tune's state?
         self.best: dict[str, dict[str, float]] = {}  # trial id -> best_val_* so far
         self.logged: dict[str, set[int]] = {}  # trial id -> epochs its run holds
@@ -69,12 +70,12 @@ class TrialRuns(Callback):
             config = dict(trial.config)
             rows = config.pop(ROWS_KEY, None)  # a study's row labels: the run's name and a tag, not a param
             values = describe({k: config[k] for k in self.swept if k in config})
+            name = rows.split("; ")[0] if rows else f"{self.search_name}-{len(self.runs) + 1:03d}"
             run_id = self.tracker.start_run(
-                self.experiment_id, rows.split("; ")[0] if rows else f"{self.search_name}-{len(self.runs) + 1:03d}",
-                config, {Tag.PARENT: self.parent_run_id, Tag.TRIAL: trial.trial_id,
+                self.experiment_id, name, config, {Tag.PARENT: self.parent_run_id, Tag.TRIAL: trial.trial_id,
                          **({Tag.NOTE: rows or values} if rows or values else {}),
                          **({Tag.PART: self.part} if self.part else {}), **({Tag.ROWS: rows} if rows else {})})
-            self.runs[trial.trial_id] = run_id
+            self.runs[trial.trial_id], self.names[trial.trial_id] = run_id, name
             self.logged[trial.trial_id] = set()
             return
         # a resumed or retried trial: the same run; what it logged says its epochs and best values so far
@@ -115,12 +116,15 @@ class TrialRuns(Callback):
         self._end(trial, "FINISHED", trial_outcome(trial.last_result, trial.config.get("epochs", 0)))
 
     def on_trial_error(self, iteration: int, trials: list, trial, **info) -> None:
-        tags = {}
-        if self.runs.get(trial.trial_id) and trial.error_file:
-            lines = Path(trial.error_file).read_text(errors="replace").strip().splitlines() \
-                if Path(trial.error_file).is_file() else []
-            tags = {Tag.ERROR_FILE: trial.error_file, Tag.ERROR: lines[-1] if lines else "unknown"}
+        tags = {Tag.ERROR_FILE: trial.error_file, Tag.ERROR: error_line(trial)} if trial.error_file else {}
         self._end(trial, "FAILED", ERROR, tags)
+
+
+def error_line(trial) -> str:
+    """The last line of a failed trial's error file (the exception), or "unknown"."""
+    path = Path(trial.error_file) if trial.error_file else None
+    lines = path.read_text(errors="replace").strip().splitlines() if path and path.is_file() else []
+    return lines[-1] if lines else "unknown"
 
 
 class KeepBestWeights(Callback):

@@ -50,14 +50,15 @@ def init_ray(options: SearchOptions) -> tuple[float, float]:
     tunebench's again afterwards (ray.init puts its own SIGTERM handler in place), and no stop is pending."""
     import ray
 
+    from tunebench.console import library_log_level, quiet_libraries
     from tunebench.signals import INTERRUPTED, stop_signals_interrupt
 
     if not ray.is_initialized():
         try:
             # "local": a new Ray of this search's own, not whichever `ray start` cluster runs on the machine
             ray.init(address=options.address or "local", include_dashboard=False if not options.address else None,
-                     configure_logging=True, logging_level=logging.WARNING,
-                     logging_config=ray.LoggingConfig(log_level="WARNING"))
+                     configure_logging=True, logging_level=library_log_level(),
+                     logging_config=ray.LoggingConfig(log_level=logging.getLevelName(library_log_level())))
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise TunebenchError(f"cannot connect to Ray at {options.address}: "
                                  f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
@@ -71,12 +72,13 @@ def init_ray(options: SearchOptions) -> tuple[float, float]:
     if options.cpus_per_trial > ray.cluster_resources().get("CPU", 0):
         raise TunebenchError(f"--cpus-per-trial {options.cpus_per_trial:g}: more than the cluster's CPUs")
     _tune_environment()
+    quiet_libraries()  # ray.init configured Ray's loggers again
     stop_signals_interrupt()
     INTERRUPTED.clear()
     return options.cpus_per_trial, gpus
 
 
 def _tune_environment() -> None:
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic table, with the columns tuner.build chooses
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Ray Tune's classic output: with verbose=0, none at all
     # a snapshot after every checkpoint is what num_to_keep=1 asks for, and cheap on local disk
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")

@@ -164,11 +164,22 @@ def _points(plan: "SearchPlan", options: "SearchOptions"):
     return PointSearch(plan.points)
 
 
+ASHA_REDUCTION_FACTOR = 3  # a third of the trials at a rung go on to the next
+
+
+def asha_rungs(plan: "SearchPlan", options: "SearchOptions") -> tuple[int, int] | None:
+    """(grace period, reduction factor) of the search's ASHA; None when its scheduler stops no trial."""
+    if plan.scheduler != "asha":
+        return None
+    return min(options.grace_period, plan.max_epochs), ASHA_REDUCTION_FACTOR
+
+
 def _asha(plan: "SearchPlan", options: "SearchOptions"):
     from ray.tune.schedulers import ASHAScheduler
 
-    return ASHAScheduler(time_attr="training_iteration", max_t=plan.max_epochs,
-                         grace_period=min(options.grace_period, plan.max_epochs), reduction_factor=3)
+    grace, factor = asha_rungs(plan, options)
+    return ASHAScheduler(time_attr="training_iteration", max_t=plan.max_epochs, grace_period=grace,
+                         reduction_factor=factor)
 
 
 def _fifo(plan: "SearchPlan", options: "SearchOptions"):

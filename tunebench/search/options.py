@@ -41,6 +41,7 @@ class SearchOptions:
     dataset: str | None = None            # another registered dataset for the benchmark's recipe (--dataset folder)
     register_model: str | None = None     # the best trial's model registered under this name in MLflow's registry
     log_models: bool = False              # every scored trial's model logged on its run (a study's rows)
+    time_budget_s: float | None = None    # Ray Tune's time_budget_s: no trial starts after it, running ones stop
 
 
 # what a search was started with, saved in its search file: --resume plans it again from these

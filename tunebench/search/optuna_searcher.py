@@ -40,6 +40,8 @@ from optuna.trial import FrozenTrial, TrialState
 from ray.air.constants import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
+from tunebench import console
+
 RAY_TRIAL = "ray_trial_id"         # a stored trial's user attribute: the Ray Tune trial it stands for
 RAY_EXPERIMENT = "ray_experiment"  # the stored study's user attribute: the search's folder (Ray Tune's experiment)
 _LIVE = ("_stored", "_announced", "_refused")  # not pickled with the searcher's state: opened again when restored
@@ -74,8 +76,8 @@ class DistinctOptunaSearch(OptunaSearch):
         """Where the study is, once, as the search starts (Tune sets a new searcher up; it restores a resumed one)."""
         if getattr(self, "_storage_url", None) and not getattr(self, "_announced", False):
             self._announced = True
-            print(f"Optuna study '{self._study_name}' in {self._storage_url}; to watch it: "
-                  f"optuna-dashboard {self._storage_url}", flush=True)
+            console.say(f"Optuna study '{self._study_name}' in {self._storage_url}; to watch it: "
+                        f"optuna-dashboard {self._storage_url}")
 
     def suggest(self, trial_id: str) -> dict | None:
         for attempt in range(self._attempts):

@@ -10,8 +10,11 @@ import pandas as pd
 from tunebench import TunebenchError
 from tunebench.reports import (classification_table, predictions_table, search_summary, trial_figures,
                                trials_table)
+from tunebench import console
+from tunebench.console import duration
 from tunebench.signals import INTERRUPTED
 from tunebench.tracking import Tag
+from tunebench.trials import BEST_OF, STOPPED_BY_BUDGET
 
 if TYPE_CHECKING:
     from tunebench.search.session import SearchSession
@@ -35,21 +38,28 @@ def finish(session: SearchSession, grid) -> str:
     on the parent run; returns the parent run's status."""
     benchmark, plan, tracker, parent, say = (session.benchmark, session.plan, session.tracker, session.parent,
                                              session.say)
+    # a trial that completed or that the scheduler stopped reported done; Ctrl-C leaves the others without it
+    unfinished = [r for r in grid if r.error is None and not (r.metrics or {}).get("done")]
+    budget_stopped = end_at_budget(session, unfinished) if session.budget_reached else []
+    never_ran = {id(r) for r in unfinished if _trial_id(r) not in budget_stopped} if session.budget_reached else set()
+    results_of = [r for r in grid if id(r) not in never_ran]
     table = trials_table(
-        ((Path(r.path).name.removeprefix("trial_"), r.config or {}, r.metrics_dataframe, r.error is not None)
-         for r in grid), list(plan.swept), benchmark.metric, benchmark.mode, plan.max_epochs)
+        ((_trial_id(r), r.config or {}, r.metrics_dataframe, r.error is not None) for r in results_of),
+        list(plan.swept), benchmark.metric, benchmark.mode, plan.max_epochs)
+    if budget_stopped:
+        table.loc[table["trial"].isin(budget_stopped), "outcome"] = STOPPED_BY_BUDGET
     results = session.experiment_path / RESULTS_FILE
     table.to_csv(results, index=False)
     tracker.log_artifact(parent, results)
-    say("\nTrials (best first):\n" + table.head(10).to_string(index=False, float_format="%.4g"))
-    # a trial that completed or that the scheduler stopped reported done; Ctrl-C leaves the others without it
-    unfinished = [r for r in grid if r.error is None and not (r.metrics or {}).get("done")]
-    if unfinished or INTERRUPTED.is_set():  # Tune returns early when interrupted (Ctrl-C, SIGTERM)
+    say("\nTrials (best first):\n" + shown(table))
+    if (unfinished and not session.budget_reached) or INTERRUPTED.is_set():  # Tune returns early when interrupted
         raise interrupted(session, f"{len(unfinished)} " if unfinished else "")
     if table.empty or table[benchmark.metric].isna().all():
         first_error = next((r.error for r in grid if r.error is not None), None)
         raise TunebenchError(f"no trial reported {benchmark.metric}"
-                             + (f"; first error: {str(first_error).strip().splitlines()[-1]}" if first_error else ""))
+                             + (f"; first error: {str(first_error).strip().splitlines()[-1]}" if first_error else "")
+                             + ("; the time budget ended the search before a trial finished an epoch (give it "
+                                "more time)" if session.budget_reached else ""))
     tracker.set_tags(parent, {f"{Tag.BEST_PREFIX}{key}": table[key].iloc[0] for key in plan.swept})
     test = evaluate_best(session, grid)
     tracker.log_metrics(parent, {**search_summary(table, benchmark.metric),
@@ -61,13 +71,56 @@ def finish(session: SearchSession, grid) -> str:
             table = table.merge(scores[["trial", *tests]], on="trial", how="left")
             table.to_csv(results, index=False)
             tracker.log_artifact(parent, results)
-            say(f"\nevery trial on the test split ({len(scores)}):\n"
-                + table.head(10).to_string(index=False, float_format="%.4g"))
+            say(f"\nevery trial on the test split ({len(scores)}):\n" + shown(table))
     best = table.iloc[0]
     say("\n" + reference_line(benchmark, {**plan.config, **{key: best[key] for key in plan.swept}},
                               {**best.dropna().to_dict(), **(test or {})}))
-    say(f"\nresults: {results}\nMLflow:  tunebench ui --tracking-uri {session.options.tracking_uri}")
+    console.closing(f"\nresults: {results}\nMLflow:  tunebench ui --tracking-uri {session.options.tracking_uri}")
     return "FINISHED"
+
+
+SHOWN_ROWS = 10
+LEFT_OUT = ("val_macro_recall", "val_macro_f1")  # in results.csv, not on the screen
+
+
+def shown(table: pd.DataFrame) -> str:
+    """The trials table as printed: the first rows and the columns that fit a terminal (results.csv has all)."""
+    rows = table.head(SHOWN_ROWS).drop(columns=[c for c in LEFT_OUT if c in table])
+    more = f"\n... {len(table) - SHOWN_ROWS} more in results.csv" if len(table) > SHOWN_ROWS else ""
+    return rows.to_string(index=False, float_format="%.4g") + more
+
+
+def end_at_budget(session: SearchSession, unfinished: list) -> list[str]:
+    """Ray Tune's time budget stops the running trials without their callbacks: end their MLflow runs as finished
+    (best figures, outcome "stopped by the time budget") and tell the searcher, as a completed trial would. Trials
+    that never started were only created: the searcher learns they were pruned; they have no run. Returns the ids of
+    the trials the budget stopped."""
+    tracker = session.tracker
+    runs = tracker.trial_runs(session.experiment_id, session.parent, session.part)
+    stopped = []
+    for result in unfinished:
+        trial, history = _trial_id(result), result.metrics_dataframe
+        reported = history is not None and not history.empty
+        if session.searcher is not None:
+            session.searcher.on_trial_complete(trial, result=result.metrics if reported else None)
+        run = runs.get(trial)
+        if run is None:
+            continue
+        stopped.append(trial)
+        best = {f"best_{key}": float(history[key].agg(better.__name__))
+                for key, better in BEST_OF.items() if reported and key in history}
+        tracker.log_batch(run.info.run_id, metrics=best, tags={Tag.OUTCOME: STOPPED_BY_BUDGET,
+                                                               Tag.EPOCHS_RUN: (result.metrics or {}).get("epoch", 0)})
+        if run.info.status == "RUNNING":
+            tracker.end_run(run.info.run_id, "FINISHED")
+    never = len(unfinished) - len(stopped)
+    session.say(f"\ntime budget of {duration(session.options.time_budget_s)} reached: {len(stopped)} running trials "
+                f"stopped" + (f", {never} never started" if never else ""))
+    return stopped
+
+
+def _trial_id(result) -> str:
+    return Path(result.path).name.removeprefix("trial_")
 
 
 def reference_line(benchmark, config: dict[str, Any], scores: dict[str, Any]) -> str:
@@ -97,12 +150,13 @@ def score_trials(session: SearchSession, grid, folder: Path) -> list[dict[str, A
     folder.mkdir(parents=True, exist_ok=True)
     scored = []
     for result in grid:
-        trial = Path(result.path).name.removeprefix("trial_")
+        trial = _trial_id(result)
         run = runs.get(trial)
         row = {"trial": trial, "run_id": run.info.run_id if run else None, "config": dict(result.config or {}),
                "errored": result.error is not None,
                **trial_figures(result.metrics_dataframe, benchmark.metric, benchmark.mode)}
-        checkpoint = result.get_best_checkpoint(benchmark.metric, benchmark.mode) if "best_epoch" in row else None
+        checkpoint = result.get_best_checkpoint(benchmark.metric, benchmark.mode) \
+            if "best_epoch" in row and result.best_checkpoints else None
         if checkpoint is not None and splits.test:
             test = _evaluate(session, checkpoint, result.config)
             predictions = folder / f"{trial}_predictions.csv"
@@ -123,8 +177,8 @@ def evaluate_best(session: SearchSession, grid) -> dict[str, Any] | None:
     """Evaluate the best trial's best checkpoint on the test split; the predictions and scikit-learn's per-class
     report go to the parent run as CSV artifacts."""
     benchmark, splits, say = session.benchmark, session.splits, session.say
-    best = grid.get_best_result(benchmark.metric, benchmark.mode, scope="all")
-    checkpoint = best.get_best_checkpoint(benchmark.metric, benchmark.mode)
+    best = _best_with_checkpoint(grid, benchmark.metric, benchmark.mode)
+    checkpoint = best.get_best_checkpoint(benchmark.metric, benchmark.mode) if best else None
     if checkpoint is None or not splits.test:
         say("no checkpoint or no test images: test split not evaluated")
         return None
@@ -143,6 +197,15 @@ def evaluate_best(session: SearchSession, grid) -> dict[str, Any] | None:
         say(f"model: {uri}{registered} (mlflow.pytorch.load_model, or tunebench predict "
             f"{session.benchmark.name} IMAGES)")
     return test
+
+
+def _best_with_checkpoint(grid, metric: str, mode: str):
+    """The trial with the best epoch (Ray Tune's scope="all") among those with a checkpoint: a trial the time budget
+    stopped may have reported an epoch whose checkpoint it had no time to write."""
+    scored = [(history[metric].max() if mode == "max" else -history[metric].min(), i)
+              for i, result in enumerate(grid) if result.best_checkpoints
+              for history in [result.metrics_dataframe] if history is not None and metric in history]
+    return grid[max(scored)[1]] if scored else None
 
 
 def log_model(session: SearchSession, checkpoint, config: dict[str, Any], run_id: str,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import tunebench
-from tunebench import TunebenchError
+from tunebench import TunebenchError, console
 from tunebench.benchmark import Benchmark
 from tunebench.search import tuner
 from tunebench.search.cluster import check_reachable, init_ray, new_run_folder, storage_folder
@@ -30,7 +30,7 @@ class SearchSession:
     plan: SearchPlan
     experiment_path: Path            # the search's folder in --storage-path: Ray Tune's state and the search file
     tracker: Tracker
-    say: Callable[[str], None] = print
+    say: Callable[[str], None] = console.say
     record: SearchRecord | None = None  # a resumed search's search file
     part: str | None = None          # a study's part (tunebench study): its trial runs nest under the study's run
     # set as the session runs
@@ -38,6 +38,8 @@ class SearchSession:
     resources: tuple[float, float] = field(default=(1.0, 0.0), init=False)  # a trial's (cpus, gpus)
     experiment_id: str = field(default="", init=False)
     parent: str = field(default="", init=False)  # the search's MLflow run
+    searcher: Any = field(default=None, init=False)  # a new Tuner's searcher (tuner.build_tuner)
+    budget_reached: bool = field(default=False, init=False)  # --time-budget ended the fit
 
     @property
     def name(self) -> str:
@@ -56,7 +58,7 @@ class SearchSession:
         return self.record is not None
 
     @classmethod
-    def start(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> SearchSession:
+    def start(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = console.say) -> SearchSession:
         _trainable(benchmark)  # a user file's unknown trainer: an error before anything starts
         benchmark = benchmark.on_dataset(options.dataset)
         plan = plan_search(benchmark, options)
@@ -67,7 +69,7 @@ class SearchSession:
         return cls(benchmark, options, plan, folder, tracker, say)
 
     @classmethod
-    def resume(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> SearchSession:
+    def resume(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = console.say) -> SearchSession:
         _trainable(benchmark)
         name, record = find_search(benchmark, options.storage_path.expanduser().resolve(), options.name)
         options = replace(options, tracking_uri=record.tracking_uri, data_dir=Path(record.data_dir),
@@ -93,8 +95,9 @@ class SearchSession:
                 self._reopen_parent_run()
             fitting = self.tuner()
             samples = f"{'at most ' if self.plan.method.may_end_early else ''}{self.plan.num_samples} samples"
+            budget = f" within {console.duration(self.options.time_budget_s)}" if self.options.time_budget_s else ""
             self.say(f"search {self.name}: {self.plan.search} + {self.plan.scheduler}, {samples} x "
-                     f"{self.plan.max_epochs} epochs; MLflow run {self.parent} in experiment '{self.benchmark.name}' "
+                     f"{self.plan.max_epochs} epochs{budget}; MLflow run {self.parent} in experiment '{self.benchmark.name}' "
                      f"at {self.options.tracking_uri}\n  trials and checkpoints: {self.experiment_path}\n  "
                      f"watch it: tunebench ui --tracking-uri {self.options.tracking_uri}")
             grid = self.fit(fitting)
@@ -111,12 +114,19 @@ class SearchSession:
             self.tracker.end_run(self.parent, status)
 
     def fit(self, fitting=None):
-        """Tuner.fit with Ctrl-C kept for Tune's own graceful stop; returns Tune's ResultGrid."""
-        from tunebench.signals import sigint_kept
+        """Tuner.fit with Ctrl-C kept for Tune's own graceful stop; returns Tune's ResultGrid. Notes whether the
+        time budget ended it (Ray Tune's TimeoutStopper counts from inside fit: less than this)."""
+        import time
+
+        from tunebench.signals import INTERRUPTED, sigint_kept
 
         fitting = fitting or self.tuner()
+        started = time.monotonic()
         with sigint_kept():
-            return fitting.fit()
+            grid = fitting.fit()
+        budget = self.options.time_budget_s
+        self.budget_reached = bool(budget) and time.monotonic() - started >= budget and not INTERRUPTED.is_set()
+        return grid
 
     def prepare(self, splits=None) -> None:
         """The dataset split (loaded, or `splits` a study has loaded for another part) and the ImageNet weights the
@@ -166,7 +176,8 @@ class SearchSession:
         plan, (cpus, gpus) = self.plan, self.resources
         return {**{k: v for k, v in plan.config.items() if k not in plan.swept}, "swept": ",".join(plan.swept),
                 "search": plan.search, "scheduler": plan.scheduler, "num_samples": plan.num_samples,
-                "cpus_per_trial": cpus, "gpus_per_trial": gpus, "smoke": self.options.smoke}
+                "cpus_per_trial": cpus, "gpus_per_trial": gpus, "smoke": self.options.smoke,
+                **({"time_budget_s": self.options.time_budget_s} if self.options.time_budget_s else {})}
 
     def _parent_tags(self) -> dict[str, Any]:
         return {Tag.BENCHMARK: self.benchmark.name, Tag.SEARCH: self.plan.search, Tag.SCHEDULER: self.plan.scheduler,
@@ -197,7 +208,7 @@ class SearchSession:
         return tuner.build_tuner(self)
 
 
-def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = print) -> str:
+def run_search(benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = console.say) -> str:
     """Run the search end to end (or resume it); returns the MLflow id of its parent run."""
     session = (SearchSession.resume if options.resume else SearchSession.start)(benchmark, options, say)
     return session.run()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import tunebench
-from tunebench import TunebenchError
+from tunebench import TunebenchError, console
 from tunebench.benchmark import Benchmark
 from tunebench.search.cluster import init_ray, new_run_folder
 from tunebench.search.options import SearchOptions
@@ -56,7 +56,7 @@ class StudySession:
     options: SearchOptions
     folder: Path                     # <storage>/<study run>: the study file and one folder per part
     tracker: Tracker
-    say: Callable[[str], None] = print
+    say: Callable[[str], None] = console.say
     resumed: bool = False
     experiment_id: str = ""
     parent: str = ""
@@ -67,14 +67,14 @@ class StudySession:
 
     @classmethod
     def start(cls, study: Study, benchmarks: dict[str, Benchmark], options: SearchOptions,
-              say: Callable[[str], None] = print) -> StudySession:
+              say: Callable[[str], None] = console.say) -> StudySession:
         tracker = open_stores(options)
         folder = new_run_folder(options, f"{study.name}-study", STUDY_FILE, "study")
         return cls(study, benchmarks, options, folder, tracker, say)
 
     @classmethod
     def resume(cls, study: Study, benchmarks: dict[str, Benchmark], options: SearchOptions,
-               say: Callable[[str], None] = print) -> StudySession:
+               say: Callable[[str], None] = console.say) -> StudySession:
         storage = options.storage_path.expanduser().resolve()
         folder, saved = _find_study(study, storage, options.name)
         options = replace(options, tracking_uri=saved["tracking_uri"], data_dir=Path(saved["data_dir"]),
@@ -267,7 +267,7 @@ class StudySession:
 
 
 def run_study(study: Study, benchmarks: dict[str, Benchmark], options: SearchOptions, output: Path,
-              say: Callable[[str], None] = print) -> dict[str, Any]:
+              say: Callable[[str], None] = console.say) -> dict[str, Any]:
     """The study end to end (or resumed); its tables written in `output`, which is checked first."""
     try:
         output.mkdir(parents=True, exist_ok=True)

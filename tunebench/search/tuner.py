@@ -4,44 +4,41 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tunebench import console
 from tunebench.search.callbacks import InterruptWatch, KeepBestWeights, TrialRuns
-from tunebench.search.methods import SCHEDULERS
+from tunebench.search.methods import SCHEDULERS, asha_rungs
+from tunebench.search.progress import TrialProgress, search_projection
 
 if TYPE_CHECKING:
     from tunebench.search.session import SearchSession
 
 
 def build_tuner(session: SearchSession):
-    """Searcher, scheduler, per-trial resources, checkpoints, the MLflow callback, the live progress table."""
+    """Searcher, scheduler, per-trial resources, checkpoints, the time budget, the MLflow callback and the progress
+    lines (not Ray's status table: verbose=0)."""
     from dataclasses import replace
 
+    import ray
     from ray import tune
 
     benchmark, plan, options = session.benchmark, session.plan, session.options
-    space = plan.param_space()
-    # a study's rows of several benchmarks differ in keys: the table shows those every trial has
-    columns = [k for k in plan.swept if k in space or all(k in point for point in plan.points)]
-    reporter = tune.CLIReporter(
-        parameter_columns=columns,
-        metric_columns={"training_iteration": "epoch", "val_loss": "val_loss", "val_acc": "val_acc",
-                        **({benchmark.metric: benchmark.metric} if benchmark.metric not in ("val_loss", "val_acc")
-                           else {})},
-        max_report_frequency=10, sort_by_metric=True)
+    # the session's name and storage folder: the optuna study's name and place
+    session.searcher = plan.method.searcher(plan, replace(options, name=session.name, storage_path=session.storage))
+    runs = TrialRuns(session.tracker, session.experiment_id, session.parent, session.part, tuple(plan.swept))
+    projection = None if session.part else search_projection(plan, options, session.resources,
+                                                             asha_rungs(plan, options), ray.cluster_resources())
+    progress = TrialProgress(runs, tuple(plan.swept), benchmark.metric, benchmark.mode, plan.max_epochs,
+                             plan.num_samples, projection)
     return tune.Tuner(
-        _trainable(session), param_space=space,
-        tune_config=tune.TuneConfig(metric=benchmark.metric, mode=benchmark.mode,
-                                    # the session's name and storage folder: the optuna study's name and place
-                                    search_alg=plan.method.searcher(plan, replace(options, name=session.name,
-                                                                                  storage_path=session.storage)),
+        _trainable(session), param_space=plan.param_space(),
+        tune_config=tune.TuneConfig(metric=benchmark.metric, mode=benchmark.mode, search_alg=session.searcher,
                                     scheduler=SCHEDULERS[plan.scheduler].build(plan, options),
                                     num_samples=plan.num_samples, max_concurrent_trials=options.max_concurrent,
-                                    trial_dirname_creator=trial_dirname,
+                                    time_budget_s=options.time_budget_s, trial_dirname_creator=trial_dirname,
                                     reuse_actors=options.reuse_actors and _can_reuse(session.trainable)),
         run_config=tune.RunConfig(
-            name=session.name, storage_path=str(session.storage), progress_reporter=reporter, verbose=1,
-            callbacks=[TrialRuns(session.tracker, session.experiment_id, session.parent, session.part,
-                                 tuple(plan.swept)),
-                       InterruptWatch(), KeepBestWeights(session.trainable)],
+            name=session.name, storage_path=str(session.storage), verbose=0,
+            callbacks=[runs, progress, InterruptWatch(), KeepBestWeights(session.trainable)],
             failure_config=tune.FailureConfig(max_failures=options.max_failures),
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=1, num_to_keep=1, checkpoint_score_attribute=benchmark.metric,
@@ -78,7 +75,8 @@ def _trainable(session: SearchSession):
     from ray import tune
 
     cpus, gpus = session.resources
-    return tune.with_resources(tune.with_parameters(session.trainable, splits=session.splits),
+    return tune.with_resources(tune.with_parameters(session.trainable, splits=session.splits,
+                                                    verbosity=console.verbosity()),
                                {"cpu": cpus, "gpu": gpus})
 
 
