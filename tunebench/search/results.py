@@ -14,7 +14,7 @@ from tunebench import console
 from tunebench.console import duration
 from tunebench.signals import INTERRUPTED
 from tunebench.tracking import Tag
-from tunebench.trials import BEST_OF, STOPPED_BY_BUDGET
+from tunebench.trials import BEST_OF, STOPPED_BY_BUDGET, trial_outcome
 
 if TYPE_CHECKING:
     from tunebench.search.session import SearchSession
@@ -40,7 +40,7 @@ def finish(session: SearchSession, grid) -> str:
                                              session.say)
     # a trial that completed or that the scheduler stopped reported done; Ctrl-C leaves the others without it
     unfinished = [r for r in grid if r.error is None and not (r.metrics or {}).get("done")]
-    budget_stopped = end_at_budget(session, unfinished) if session.budget_reached else []
+    budget_stopped = end_at_budget(session, grid, unfinished) if session.budget_reached else []
     never_ran = {id(r) for r in unfinished if _trial_id(r) not in budget_stopped} if session.budget_reached else set()
     results_of = [r for r in grid if id(r) not in never_ran]
     table = trials_table(
@@ -90,26 +90,33 @@ def shown(table: pd.DataFrame) -> str:
     return rows.to_string(index=False, float_format="%.4g") + more
 
 
-def end_at_budget(session: SearchSession, unfinished: list) -> list[str]:
+def end_at_budget(session: SearchSession, grid, unfinished: list) -> list[str]:
     """Ray Tune's time budget stops the running trials without their callbacks: end their MLflow runs as finished
-    (best figures, outcome "stopped by the time budget") and tell the searcher, as a completed trial would. Trials
-    that never started were only created: the searcher learns they were pruned; they have no run. Returns the ids of
-    the trials the budget stopped."""
-    tracker = session.tracker
+    (best figures, outcome "stopped by the time budget") and tell the searcher, as a completed trial would. So too
+    a trial whose last epoch was being checkpointed as the budget ran out (it reported done; its run is still
+    RUNNING). Trials that never started were only created: the searcher learns they were pruned; they have no run.
+    Returns the ids of the unfinished trials the budget stopped."""
+    tracker, waiting = session.tracker, {id(r) for r in unfinished}
     runs = tracker.trial_runs(session.experiment_id, session.parent, session.part)
     stopped = []
-    for result in unfinished:
+    for result in grid:
         trial, history = _trial_id(result), result.metrics_dataframe
+        run = runs.get(trial)
+        if result.error is not None or not (id(result) in waiting or (run and run.info.status == "RUNNING")):
+            continue  # ended through Tune's callbacks
         reported = history is not None and not history.empty
         if session.searcher is not None:
             session.searcher.on_trial_complete(trial, result=result.metrics if reported else None)
-        run = runs.get(trial)
         if run is None:
             continue
-        stopped.append(trial)
+        outcome = STOPPED_BY_BUDGET
+        if id(result) in waiting:
+            stopped.append(trial)
+        else:
+            outcome = trial_outcome(result.metrics, session.plan.max_epochs)
         best = {f"best_{key}": float(history[key].agg(better.__name__))
                 for key, better in BEST_OF.items() if reported and key in history}
-        tracker.log_batch(run.info.run_id, metrics=best, tags={Tag.OUTCOME: STOPPED_BY_BUDGET,
+        tracker.log_batch(run.info.run_id, metrics=best, tags={Tag.OUTCOME: outcome,
                                                                Tag.EPOCHS_RUN: (result.metrics or {}).get("epoch", 0)})
         if run.info.status == "RUNNING":
             tracker.end_run(run.info.run_id, "FINISHED")
