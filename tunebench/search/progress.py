@@ -140,7 +140,8 @@ def search_projection(plan, options, resources: tuple[float, float], asha: tuple
                       cluster: dict[str, Any]) -> Projection:
     """The estimate's inputs: trials at once from the cluster's CPUs and GPUs per trial and --max-concurrent."""
     cpus, gpus = resources
-    slots = min(plan.num_samples, options.max_concurrent or plan.num_samples,
-                int(cluster.get("CPU", 1) // cpus) or 1, int(cluster.get("GPU", 0) // gpus) if gpus else plan.num_samples)
+    by_gpus = int(cluster.get("GPU", 0) // gpus) if gpus else plan.num_samples
+    slots = min(plan.num_samples, options.max_concurrent or plan.num_samples, int(cluster.get("CPU", 1) // cpus) or 1,
+                by_gpus)
     return Projection(plan.num_samples, plan.max_epochs, max(slots, 1), gpus > 0, asha, options.time_budget_s,
                       time.time() + (options.time_budget_s or 0))

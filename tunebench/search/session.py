@@ -58,7 +58,8 @@ class SearchSession:
         return self.record is not None
 
     @classmethod
-    def start(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = console.say) -> SearchSession:
+    def start(cls, benchmark: Benchmark, options: SearchOptions,
+              say: Callable[[str], None] = console.say) -> SearchSession:
         _trainable(benchmark)  # a user file's unknown trainer: an error before anything starts
         benchmark = benchmark.on_dataset(options.dataset)
         plan = plan_search(benchmark, options)
@@ -69,7 +70,8 @@ class SearchSession:
         return cls(benchmark, options, plan, folder, tracker, say)
 
     @classmethod
-    def resume(cls, benchmark: Benchmark, options: SearchOptions, say: Callable[[str], None] = console.say) -> SearchSession:
+    def resume(cls, benchmark: Benchmark, options: SearchOptions,
+               say: Callable[[str], None] = console.say) -> SearchSession:
         _trainable(benchmark)
         name, record = find_search(benchmark, options.storage_path.expanduser().resolve(), options.name)
         options = replace(options, tracking_uri=record.tracking_uri, data_dir=Path(record.data_dir),
@@ -97,9 +99,10 @@ class SearchSession:
             samples = f"{'at most ' if self.plan.method.may_end_early else ''}{self.plan.num_samples} samples"
             budget = f" within {console.duration(self.options.time_budget_s)}" if self.options.time_budget_s else ""
             self.say(f"search {self.name}: {self.plan.search} + {self.plan.scheduler}, {samples} x "
-                     f"{self.plan.max_epochs} epochs{budget}; MLflow run {self.parent} in experiment '{self.benchmark.name}' "
-                     f"at {self.options.tracking_uri}\n  trials and checkpoints: {self.experiment_path}\n  "
-                     f"watch it: tunebench ui --tracking-uri {self.options.tracking_uri}")
+                     f"{self.plan.max_epochs} epochs{budget}; MLflow run {self.parent} in experiment "
+                     f"'{self.benchmark.name}' at {self.options.tracking_uri}\n"
+                     f"  trials and checkpoints: {self.experiment_path}\n"
+                     f"  watch it: tunebench ui --tracking-uri {self.options.tracking_uri}")
             grid = self.fit(fitting)
             status = finish(self, grid)
             return self.parent
