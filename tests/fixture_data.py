@@ -183,3 +183,19 @@ def build_keras_cats_and_dogs(root: Path, per_label: int, in_train: int = 10) ->
             for image in chosen:
                 shutil.copy(image, root / part / f"{label}s" / image.name)
     return root
+
+
+def at_once(target, *args, processes: int = 2) -> list:
+    """`target(*args, barrier, results)` in `processes` fresh (spawned) processes that the barrier releases together,
+    as concurrent trials or searches on one machine are; what each put in `results`."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(processes), context.Queue()
+    workers = [context.Process(target=target, args=(*args, barrier, results)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    found = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    return found

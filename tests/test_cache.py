@@ -3,7 +3,6 @@ stale or corrupt."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import warnings
@@ -15,6 +14,7 @@ import pytest
 import torch
 
 from tests.conftest import SHARED_CALTECH, build_caltech_tree
+from tests.fixture_data import at_once
 from tunebench import TunebenchError
 from tunebench.data import build_dataset
 from tunebench.data.batches import CachedBatches, make_batches
@@ -96,15 +96,7 @@ def _open_in_process(root: str, cache: str, barrier, results) -> None:
 def test_two_concurrent_trials_build_one_cache_file(tmp_path, tunebench_cache):
     root = tmp_path / "data"
     build_caltech_tree(root)
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(2), context.Queue()
-    workers = [context.Process(target=_open_in_process, args=(str(root), str(tunebench_cache), barrier, results))
-               for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
+    outcomes = at_once(_open_in_process, str(root), str(tunebench_cache))
     assert sorted(built for built, _ in outcomes) == [False, True]  # one built it, the other waited and read it
     assert outcomes[0][1] == outcomes[1][1] > 0
     folder = cache_path(build_dataset("caltech101", root), "train", 96).parent

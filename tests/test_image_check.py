@@ -3,7 +3,6 @@ size and modification time, so a repeated build decodes only new or changed file
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sqlite3
 from collections import Counter
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import build_caltech_tree
-from tests.fixture_data import all_samples, build_dogs_vs_cats, truncate
+from tests.fixture_data import all_samples, at_once, build_dogs_vs_cats, truncate
 from tunebench.data import build_dataset
 from tunebench.data.checked import store_path
 from tunebench.data.images import find_unreadable
@@ -123,14 +122,6 @@ def _check_in_process(paths: list[str], cache: str, barrier, results) -> None:
 def test_two_processes_check_at_once(tmp_path, own_cache):
     odd = build_caltech_tree(tmp_path / "caltech")
     paths = sorted(str(p) for p in (tmp_path / "caltech" / "101_ObjectCategories").rglob("*.jpg"))
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(2), context.Queue()
-    workers = [context.Process(target=_check_in_process, args=(paths, str(own_cache), barrier, results))
-               for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    found = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
+    found = at_once(_check_in_process, paths, str(own_cache))
     assert found == [[str(odd["truncated"])]] * 2
     assert set(remembered()) == set(paths)

@@ -89,3 +89,24 @@ def test_quiet_progress_prints_nothing(monkeypatch):
 def test_quiet_and_verbose_exclude_each_other(capsys):
     assert main(["search", "alexnet-caltech", "--quiet", "--verbose"]) == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("level, shown", [("normal", False), ("quiet", False), ("verbose", True)])
+def test_the_libraries_warnings_show_only_with_verbose(monkeypatch, caplog, level, shown):
+    import logging
+    import warnings
+
+    monkeypatch.setenv(console.VERBOSITY_ENV, level)
+    monkeypatch.setattr(warnings, "filters", list(warnings.filters))  # the filters quiet_libraries adds go after
+    for name in console.LIBRARIES:
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+    console.quiet_libraries()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.warn_explicit("Token authentication is enabled", UserWarning, "token.py", 1, module="ray._private.x")
+        warnings.warn_explicit("a warning of tunebench's own", UserWarning, "cache.py", 1, module="tunebench.data")
+    with caplog.at_level(logging.NOTSET):
+        logging.getLogger("mlflow.tracking").warning("MLflow's hint")
+        logging.getLogger("ray.tune").error("Ray's error")
+    assert ("Token authentication is enabled" in [str(w.message) for w in caught]) is shown
+    assert "a warning of tunebench's own" in [str(w.message) for w in caught]
+    assert ("MLflow's hint" in caplog.messages) is shown and "Ray's error" in caplog.messages
