@@ -65,7 +65,7 @@ def main() -> None:
               "model": BENCHMARK.model, "epochs": args.epochs, "seed": args.seed}
     # the device settings tunebench records in every trial's config (CPU here: plain fp32)
     config.update(data_pipeline="cached", **asdict(AccelSettings().on(bool(ray.cluster_resources().get("GPU")))))
-    param_space = {**config, **BENCHMARK.space}
+    param_space = {**config, **BENCHMARK.tune_space()}
 
     reuse = TrialTrainable.reset_config is not tune.Trainable.reset_config  # tunebench's rule
     storage = args.storage_path or tempfile.mkdtemp(prefix="bare_tune_")

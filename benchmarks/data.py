@@ -4,7 +4,9 @@ Both sides run the loop a trial's epoch runs, minus the model: take every batch 
 the device as normalised float32 (augmented when --augment says so). The baseline is torchvision's ImageFolder
 with the trial's own transform (the same transforms and worker count); tunebench's `--data-pipeline naive`
 (the same, with JPEG draft decoding) is timed too. The cached pipeline's first epoch builds the cache (decode
-once) and is reported apart from the later ones, which read it.
+once) and is reported apart from the later ones, which read it. On CPU its batches are converted, augmented and
+normalised by a producer thread ahead of the loop, as in a trial; with no model to train here, the loop just
+waits for them, so the figure is the pipeline's throughput (benchmarks/data_wait.py measures the overlap).
 
     python benchmarks/data.py                      # real Caltech101 in ../shared/data/caltech101, 224 px
     python benchmarks/data.py --limit-per-class 10 --epochs 2    # a quick look

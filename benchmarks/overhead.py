@@ -60,6 +60,7 @@ class Run:
     tail: float | None = None        # last result -> process exit
     configs: list[dict] = field(default_factory=list)
     log: Path | None = None
+    memory: dict = field(default_factory=dict)  # role -> [(seconds, MB)] (CpuSampler.memory)
 
 
 def _trial_folders(experiment: Path) -> list[Path]:
@@ -86,16 +87,30 @@ def _inspect(run: Run, experiment: Path, started: float, ended: float) -> Run:
 class CpuSampler(threading.Thread):
     """CPU seconds of every process that carries `TUNEBENCH_OVERHEAD_TAG=tag` in its environment (the command and
     everything it starts: Ray's daemons and workers inherit it), from /proc every `period` seconds: each process's
-    last seen utime + stime. The other engineers' jobs on this machine make wall time noisy; CPU time much less."""
+    last seen utime + stime. The other engineers' jobs on this machine make wall time noisy; CPU time much less.
+    It also samples resident memory by role: `driver` (the command's own processes), `worker` (Ray's actors,
+    `ray::...`) and `ray` (Ray's daemons), as (seconds since start, largest RSS of the role in MB)."""
 
     TICK = os.sysconf("SC_CLK_TCK")
+    PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
 
     def __init__(self, tag: str, period: float = 0.25) -> None:
         super().__init__(daemon=True)
         self.marker = f"TUNEBENCH_OVERHEAD_TAG={tag}".encode()
         self.period, self.stop, self.seen, self.ours = period, threading.Event(), set(), {}
+        self.roles: dict[int, str] = {}
+        self.memory: dict[str, list[tuple[float, float]]] = {"driver": [], "worker": [], "ray": []}
+        self.start_time = time.perf_counter()
+
+    @staticmethod
+    def _role(pid: int) -> str:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        if command.startswith("ray::"):
+            return "worker"
+        return "driver" if ("tunebench" in command or "bare_tune.py" in command) else "ray"
 
     def _sample(self) -> None:
+        rss: dict[str, float] = {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -108,8 +123,16 @@ class CpuSampler(threading.Thread):
                 if pid in self.ours:
                     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
                     self.ours[pid] = max(self.ours[pid], int(fields[11]) + int(fields[12]))
+                    role = self.roles.get(pid)
+                    if role != "driver":  # a Ray worker names itself ray::<actor> once it runs one
+                        role = self.roles[pid] = self._role(pid)
+                    resident = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * self.PAGE_MB
+                    rss[role] = max(rss.get(role, 0.0), resident)
             except OSError:
                 continue
+        now = time.perf_counter() - self.start_time
+        for role, mb in rss.items():
+            self.memory[role].append((now, mb))
 
     def run(self) -> None:
         while not self.stop.wait(self.period):
@@ -119,8 +142,9 @@ class CpuSampler(threading.Thread):
         return sum(self.ours.values()) / self.TICK
 
 
-def _timed(command: list[str], log: Path) -> tuple[float, float, float, int, float]:
-    """Wall seconds, start and end (epoch s), exit code, and CPU seconds of the process tree (sampled)."""
+def _timed(command: list[str], log: Path) -> tuple[float, float, float, int, float, dict]:
+    """Wall seconds, start and end (epoch s), exit code, CPU seconds of the process tree (sampled) and its
+    resident memory by role over time (CpuSampler.memory)."""
     tag = uuid.uuid4().hex
     # RAY_ADDRESS=local: each command starts its own Ray. Without it ray.init() joins the cluster of a `ray start`
     # on this machine (another engineer's tests), and the two commands would not run alike.
@@ -135,29 +159,31 @@ def _timed(command: list[str], log: Path) -> tuple[float, float, float, int, flo
         seconds = time.perf_counter() - t0
     sampler.stop.set()
     sampler.join()
-    return seconds, started, started + seconds, code, sampler.seconds()
+    return seconds, started, started + seconds, code, sampler.seconds(), sampler.memory
 
 
-def run_tunebench(work: Path, index: int, data_dir: Path, num_samples: int, uri: str, kind: str) -> Run:
+def run_tunebench(work: Path, index: int, data_dir: Path, num_samples: int, uri: str, kind: str,
+                  epochs: int = SMOKE["epochs"], limit_per_class: int = SMOKE["limit_per_class"]) -> Run:
     storage, name = work / f"{kind}-{index}", f"overhead-{index}"
     command = [str(BIN / "tunebench"), "search", BENCHMARK, "--data-dir", str(data_dir), "--smoke",
                "--num-samples", str(num_samples), "--name", name, "--storage-path", str(storage),
-               "--tracking-uri", uri]
+               "--tracking-uri", uri, "--max-epochs", str(epochs), "--set", f"limit_per_class={limit_per_class}"]
     log = work / f"{kind}-{index}.log"
-    seconds, started, ended, code, cpu = _timed(command, log)
-    run = Run(kind, index, seconds, code == 0, cpu=cpu, load=os.getloadavg()[0], log=log)
+    seconds, started, ended, code, cpu, memory = _timed(command, log)
+    run = Run(kind, index, seconds, code == 0, cpu=cpu, load=os.getloadavg()[0], log=log, memory=memory)
     return _inspect(run, storage / name, started, ended)
 
 
-def run_bare(work: Path, index: int, data_dir: Path, num_samples: int, kind: str = "bare") -> Run:
+def run_bare(work: Path, index: int, data_dir: Path, num_samples: int, kind: str = "bare",
+             epochs: int = SMOKE["epochs"], limit_per_class: int = SMOKE["limit_per_class"]) -> Run:
     storage = work / f"{kind}-{index}"
     command = [sys.executable, str(ROOT / "benchmarks" / "bare_tune.py"), "--data-dir", str(data_dir),
-               "--num-samples", str(num_samples), "--epochs", str(SMOKE["epochs"]),
-               "--limit-per-class", str(SMOKE["limit_per_class"]), "--batch-size", str(SMOKE["batch_size"]),
+               "--num-samples", str(num_samples), "--epochs", str(epochs),
+               "--limit-per-class", str(limit_per_class), "--batch-size", str(SMOKE["batch_size"]),
                "--storage-path", str(storage), "--name", "bare-tune"]
     log = work / f"{kind}-{index}.log"
-    seconds, started, ended, code, cpu = _timed(command, log)
-    run = Run(kind, index, seconds, code == 0, cpu=cpu, load=os.getloadavg()[0], log=log)
+    seconds, started, ended, code, cpu, memory = _timed(command, log)
+    run = Run(kind, index, seconds, code == 0, cpu=cpu, load=os.getloadavg()[0], log=log, memory=memory)
     return _inspect(run, storage / "bare-tune", started, ended)
 
 

@@ -1,8 +1,6 @@
 """What the three Caltech101 benchmarks of report 003 share: defaults, space, grid, smoke scale."""
 
-from ray import tune
-
-from tunebench.benchmark import Benchmark
+from tunebench.benchmark import Benchmark, tune
 
 DEFAULTS = dict(
     optimizer="sgd", lr_schedule="step", lr=1e-3, momentum=0.9, weight_decay=5e-5, step_size=20, gamma=0.1, batch_size=256,

@@ -14,9 +14,7 @@ Keras fills shifted/rotated pixels with the nearest pixel, torchvision with blac
 variant's value from the report (0.5 base, 0.4 for #1 and #2).
 """
 
-from ray import tune
-
-from tunebench.benchmark import Benchmark
+from tunebench.benchmark import Benchmark, tune
 
 BENCHMARK = Benchmark(
     name="cnn-catsdogs",

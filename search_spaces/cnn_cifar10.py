@@ -11,9 +11,7 @@ on the conv kernels only; the report's early stopping watched training accuracy 
 set, here it watches val_loss on 10% of the training batches and the test set stays unseen until the end.
 """
 
-from ray import tune
-
-from tunebench.benchmark import Benchmark
+from tunebench.benchmark import Benchmark, tune
 
 BENCHMARK = Benchmark(
     name="cnn-cifar10",

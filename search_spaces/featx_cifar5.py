@@ -11,9 +11,7 @@ Differences: Keras' VGG preprocessing subtracts BGR means, torchvision's weights
 images stay at CIFAR's 32x32 as in the report.
 """
 
-from ray import tune
-
-from tunebench.benchmark import Benchmark
+from tunebench.benchmark import Benchmark, tune
 
 EXTRACTORS = ("vgg16.block3_conv1", "vgg16.block4_conv1", "vgg16.block5_conv1", "resnet50.conv2_block3_out",
               "resnet50.conv3_block4_out", "resnet50.conv4_block6_out", "resnet50.conv5_block3_out")

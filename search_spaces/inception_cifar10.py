@@ -8,9 +8,7 @@ closest stand-in. The frozen backbone runs its BatchNorm in inference mode, as K
 The head's dropout rate is not in the report (0.5 here, searched).
 """
 
-from ray import tune
-
-from tunebench.benchmark import Benchmark
+from tunebench.benchmark import Benchmark, tune
 
 BENCHMARK = Benchmark(
     name="inception-cifar10",

@@ -14,9 +14,7 @@ For a from-scratch run use the report's lr: `--set weights=none lr=3e-3`. The re
 its own learning rate: `tunebench study resnet50-artworks`.
 """
 
-from ray import tune
-
-from tunebench.benchmark import Benchmark
+from tunebench.benchmark import Benchmark, tune
 
 BENCHMARK = Benchmark(
     name="resnet50-artworks",

@@ -12,9 +12,7 @@ Differences: torchvision's ImageNet weights expect ImageNet normalisation (Keras
 subtracts BGR means); the report's augmentation is the same as cnn-catsdogs'.
 """
 
-from ray import tune
-
-from tunebench.benchmark import Benchmark
+from tunebench.benchmark import Benchmark, tune
 
 BENCHMARK = Benchmark(
     name="transfer-catsdogs",

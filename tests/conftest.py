@@ -73,6 +73,19 @@ def caltech_session_tree(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def caltech(tmp_path_factory):
+    """Caltech101 as a dataset, 2 images per class: the real JPEGs (colour and grayscale ones) when ../shared/data
+    is there, else the fixture tree."""
+    from tunebench.data import build_dataset
+
+    if SHARED_CALTECH.is_dir():
+        return build_dataset("caltech101", SHARED_CALTECH, limit_per_class=2)
+    root = tmp_path_factory.mktemp("caltech")
+    build_caltech_tree(root)
+    return build_dataset("caltech101", root)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def tunebench_cache(tmp_path_factory) -> Path:
     """Decoded images and features are cached in a temporary folder, not the user's ~/.cache (Ray's workers

@@ -170,3 +170,30 @@ def test_parameter_distributions():
     assert 0.7 <= scale.min() < 0.72 and 1.28 < scale.max() <= 1.3
     brightness = augment._jitter(torch.full((n, 1, 1, 1), 0.5), g, brightness=(0.8, 1.2)) / 0.5
     assert 0.8 <= brightness.min() < 0.81 and 1.19 < brightness.max() <= 1.2 and abs(brightness.mean() - 1) < 0.01
+
+
+def test_warp_samples_where_the_homography_says_at_224_px():
+    """Each output pixel of a 224 px warp reads its source point to 1/5000 of a pixel: warping images whose
+    pixels hold their own x and y gives the source coordinates the float64 inverse map says."""
+    h = w = 224
+    forward = augment._rotate((8, h, w), _gen(), 30) @ augment._perspective((8, h, w), _gen(1), 0.3)
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=F64), torch.arange(w, dtype=F64), indexing="ij")
+    coordinates = torch.stack([xs, ys]).float().expand(8, 2, h, w).contiguous()
+    centres = torch.stack([xs + 0.5 - w / 2, ys + 0.5 - h / 2, torch.ones_like(xs)], -1).view(1, -1, 3)
+    source = centres @ torch.linalg.inv(forward).transpose(1, 2)
+    source = source[..., :2] / source[..., 2:] + torch.tensor([w / 2 - 0.5, h / 2 - 0.5], dtype=F64)
+    inside = ((source >= 1) & (source <= torch.tensor([w - 2, h - 2], dtype=F64))).all(-1)  # no zero padding
+    read = augment._warp(coordinates, forward).double().permute(0, 2, 3, 1).reshape(8, -1, 2)
+    assert inside.float().mean() > 0.5
+    assert (read - source).abs()[inside].max() < 2e-4
+
+
+@pytest.mark.parametrize("name", ["flip_rotate_perspective", "keras"])
+def test_a_workspace_keeps_memory_between_batches_without_changing_results(name):
+    workspace = {}
+    first = augment_batch(_images(6), name, _gen(1), workspace)
+    kept = first.clone()
+    for batch, seed in ((6, 2), (4, 3)):  # a smaller last batch computes into the front of the kept memory
+        images = _images(batch, seed=seed)
+        assert torch.equal(augment_batch(images, name, _gen(seed), workspace), augment_batch(images, name, _gen(seed)))
+    assert workspace and torch.equal(first, kept)  # a result never shares the workspace's memory

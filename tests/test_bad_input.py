@@ -443,6 +443,18 @@ def test_search_space_file_values_are_checked_like_set(capsys, in_tmp, search_ar
     _nothing_started(in_tmp / "ray")
 
 
+def test_a_search_space_files_deferred_domains_are_checked_alike(capsys, in_tmp, search_args):
+    """`from tunebench.benchmark import tune`: the same domains, built when they are checked."""
+    space = in_tmp / "my_space.py"
+    space.write_text(
+        "from tunebench.benchmark import tune\nfrom dataclasses import replace\n"
+        "from search_spaces.alexnet_caltech import BENCHMARK as B\n"
+        "BENCHMARK = replace(B, name='mine', space=dict(momentum=tune.uniform(0.5, 1.5)))\n")
+    line = _error(capsys, ["search", str(space), *search_args])
+    assert f"tunebench: error: {space}: space momentum=1.5: out of range, must be <= 1.0" in line
+    _nothing_started(in_tmp / "ray")
+
+
 def test_search_space_file_that_exits_at_import(capsys, in_tmp, search_args):
     space = in_tmp / "exits.py"
     space.write_text("import sys\nsys.exit(0)\n")

@@ -18,7 +18,7 @@ def _values(benchmark, key):
     """Every value `key` takes in the benchmark: default, grid values, a choice's categories."""
     values = [benchmark.defaults[key]]
     values += list(benchmark.grid.get(key, ()))
-    values += list(getattr(benchmark.space.get(key), "categories", []))
+    values += list(getattr(benchmark.tune_space().get(key), "categories", []))
     return list(dict.fromkeys(values))
 
 
@@ -71,6 +71,22 @@ def test_model_builds_for_the_datasets_classes(name):
                 assert net(torch.rand(2, channels, size, size)).shape == (2, outputs), (model, backbone)
 
 
+def test_deferred_domains_are_ray_tunes_when_built():
+    """The shipped spaces write `tune.loguniform(...)` without importing Ray; a search gets Ray Tune's domain."""
+    from ray.tune.search.sample import Categorical, Float
+
+    from tunebench.benchmark import tune as deferred, tune_domains
+
+    built = tune_domains({"lr": deferred.loguniform(1e-3, 1e-1), "step_size": deferred.choice([5, 10]),
+                          "gamma": tune.uniform(0.1, 0.5)})
+    assert isinstance(built["lr"], Float) and (built["lr"].lower, built["lr"].upper) == (1e-3, 1e-1)
+    assert type(built["lr"].get_sampler()).__name__ == "_LogUniform"
+    assert isinstance(built["step_size"], Categorical) and built["step_size"].categories == [5, 10]
+    assert isinstance(built["gamma"], Float)  # Ray's own domains pass through
+    with pytest.raises(AttributeError, match="logunifrom: not a Ray Tune domain"):
+        deferred.logunifrom(1e-3, 1e-1)
+
+
 def test_space_domains_are_tune_domains():
     for benchmark in BENCHMARKS.values():
-        assert all(isinstance(d, tune.search.sample.Domain) for d in benchmark.space.values()), benchmark.name
+        assert all(isinstance(d, tune.search.sample.Domain) for d in benchmark.tune_space().values()), benchmark.name

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import SHARED_CALTECH, build_caltech_tree
+from tests.conftest import build_caltech_tree
 from tests.fixture_data import at_once
 from tunebench import TunebenchError
 from tunebench.data import build_dataset
@@ -23,16 +23,6 @@ from tunebench.data.cache import cache_path, open_split
 from tunebench.data.images import ImageSplits, map_images
 
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(scope="module")
-def caltech(tmp_path_factory):
-    """Real Caltech101 JPEGs (colour and grayscale ones) when ../shared/data is there, else the fixture tree."""
-    if SHARED_CALTECH.is_dir():
-        return build_dataset("caltech101", SHARED_CALTECH, limit_per_class=2)
-    root = tmp_path_factory.mktemp("caltech")
-    build_caltech_tree(root)
-    return build_dataset("caltech101", root)
 
 
 def _all(batches) -> tuple[torch.Tensor, torch.Tensor]:

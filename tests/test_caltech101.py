@@ -102,3 +102,18 @@ def test_real_caltech101_with_the_reports_split():
     assert len(splits.test) + sum("test.txt" in r for _, r in splits.skipped) == len(listed_test)
     assert "train.txt" in splits.split_source
     assert abs(len(splits.train) - len(splits.val)) <= 101
+
+
+def test_a_split_file_may_name_an_image_below_its_class_folder(caltech_tree):
+    """Lines are looked up in the class folders' listing; one naming a file deeper down is still found on disk."""
+    root = caltech_tree
+    deeper = root / "101_ObjectCategories" / "ant" / "more" / "image_0001.jpg"
+    deeper.parent.mkdir()
+    deeper.write_bytes((root / "101_ObjectCategories" / "ant" / "image_0002.jpg").read_bytes())
+    (root / "train.txt").write_text("Faces/image_0001.jpg\nFaces/image_0002.jpg\nant/image_0001.jpg\n"
+                                    "ant/more/image_0001.jpg\nant/image_0777.jpg\nairplanes/image_0001.jpg\n"
+                                    "airplanes/image_0002.jpg\n")
+    (root / "test.txt").write_text("Faces/image_0003.jpg\nant/image_0003.jpg\nairplanes/image_0003.jpg\n")
+    splits = build_dataset("caltech101", root)
+    assert str(deeper) in {path for path, _ in splits.train + splits.val}
+    assert [path.split("101_ObjectCategories/")[1] for path, _ in splits.skipped] == ["ant/image_0777.jpg"]

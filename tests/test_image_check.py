@@ -13,8 +13,8 @@ import pytest
 from tests.conftest import build_caltech_tree
 from tests.fixture_data import all_samples, at_once, build_dogs_vs_cats, truncate
 from tunebench.data import build_dataset
-from tunebench.data.checked import store_path
-from tunebench.data.images import find_unreadable
+from tunebench.data.checked import CheckedImages, store_path
+from tunebench.data.images import QUEUED_PER_THREAD, find_unreadable, map_images
 
 
 @pytest.fixture
@@ -125,3 +125,44 @@ def test_two_processes_check_at_once(tmp_path, own_cache):
     found = at_once(_check_in_process, paths, str(own_cache))
     assert found == [[str(odd["truncated"])]] * 2
     assert set(remembered()) == set(paths)
+
+
+def test_recall_says_what_is_remembered_and_what_is_to_be_checked(tmp_path, own_cache):
+    odd = build_caltech_tree(tmp_path / "caltech")
+    paths = sorted(str(p) for p in (tmp_path / "caltech" / "101_ObjectCategories").rglob("*.jpg"))
+    reasons = find_unreadable(paths)
+    assert reasons.keys() == {str(odd["truncated"])}
+
+    changed, missing = Path(paths[0]), str(tmp_path / "caltech" / "gone.jpg")
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
+    problems, todo = CheckedImages().recall(paths + [missing])
+    assert problems == reasons  # a remembered unreadable file comes back with its reason, readable ones not at all
+    assert todo == {str(changed): (changed.stat().st_size, changed.stat().st_mtime_ns), missing: None}
+
+
+def test_a_file_given_under_two_spellings_is_checked_under_both(tmp_path, own_cache, monkeypatch):
+    odd = build_caltech_tree(tmp_path / "caltech")
+    monkeypatch.chdir(tmp_path)
+    truncated = str(odd["truncated"])
+    relative = os.path.relpath(truncated)
+    for _ in range(2):  # the first check, then from the store
+        assert find_unreadable([truncated, relative]).keys() == {truncated, relative}
+
+
+def test_images_reach_the_threads_a_few_at_a_time():
+    """However many images, only a few per thread are queued at once (the pool's bookkeeping does not grow with
+    the dataset): when image i is decoded, at most QUEUED_PER_THREAD per thread more have been taken."""
+    taken: list[int] = []
+    lead: list[int] = []
+
+    def items():
+        for i in range(3000):
+            taken.append(i)
+            yield i
+
+    def decode(i: int) -> int:
+        lead.append(len(taken) - i)
+        return -i
+
+    assert map_images(decode, items(), "checking", threads=2) == [-i for i in range(3000)]  # in order
+    assert max(lead) <= 2 * QUEUED_PER_THREAD + 1

@@ -25,7 +25,7 @@ LAYERS = {
     "tunebench.trials": 0, "tunebench.tracking": 0,
 }
 RAY_ALLOWED = {"tunebench.__main__", "tunebench.cli", "tunebench.search", "tunebench.hparams", "tunebench.trainable",
-               "search_spaces"}
+               "search_spaces", "tunebench.benchmark"}  # benchmark: builds a space's deferred Tune domains
 
 
 def _module(path: Path) -> str:
@@ -95,5 +95,17 @@ def test_the_command_line_starts_without_ray_torch_or_mlflow():
 
     code = ("import sys, tunebench.cli; heavy = [m for m in ('ray', 'torch', 'mlflow') if m in sys.modules]; "
             "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_reading_records_imports_no_ray_or_torch():
+    """`tunebench compare` and `report` read MLflow records: every module they use, the shipped benchmarks and
+    studies among them (their search spaces defer Ray Tune's domains), imports neither Ray nor torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tunebench.cli, tunebench.recorded, tunebench.study_report, tunebench.tracking, search_spaces; "
+            "from search_spaces import BENCHMARKS; print(','.join(m for m in ('ray', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == ""

@@ -8,7 +8,7 @@ import pytest
 
 from tunebench.reports import (best_so_far_frame, compare_table, confusion_frame, curves_frame,
                                fill_best_from_histories, importances, one_factor_slice, one_factor_table, parse_param,
-                               search_summary, smoke_searches, trials_frame, trials_table, varied_params)
+                               smoke_searches, trial_totals, trials_frame, trials_table, varied_params)
 
 
 def _history(accs, early_stop_last=False):
@@ -30,9 +30,6 @@ def test_trials_table_rows_outcomes_and_order():
     assert (a["val_acc"], a["val_loss"], a["best_epoch"], a["epochs"]) == (0.5, 0.5, 2, 3)
     assert dict(zip(table["trial"], table["outcome"])) == {
         "a": "completed", "b": "stopped by scheduler", "c": "early-stopped", "d": "error"}
-    summary = search_summary(table, "val_acc")
-    assert summary == {"best_val_acc": 0.6, "best_val_loss": 0.4, "trials": 4, "trials_stopped_early": 2,
-                       "trials_failed": 1, "epochs_total": 6}
 
 
 T0 = pd.Timestamp("2026-11-22 10:00", tz="UTC")
@@ -84,6 +81,32 @@ def test_compare_rows_take_the_maxima_of_their_trial_runs_and_the_matching_repor
     assert row["trial_hours"] == pytest.approx(4 * 2 / 60) and row["wall_minutes"] == pytest.approx(10)
     vgg = table.loc["vgg16-caltech"]  # scratch VGG16 (weights none): the report's VGG16 was pretrained
     assert vgg["report row"] == "no matching report row" and pd.isna(vgg["test - report"])
+
+
+def test_trial_totals_add_up_a_searchs_trial_runs():
+    runs = _trial_runs()
+    runs.loc[3, "tags.outcome"] = "error"
+    assert trial_totals(runs) == pytest.approx({
+        "trials": 4, "trials_stopped_early": 0, "trials_failed": 1, "epochs_total": 10, "trial_hours": 8 / 60,
+        "best_val_acc": 0.60, "best_val_loss": 1.2})
+    assert trial_totals(runs.iloc[:0]) == {"trials": 0, "trials_stopped_early": 0, "trials_failed": 0,
+                                           "epochs_total": 0, "trial_hours": 0.0}
+
+
+def test_compare_reads_a_finished_searchs_totals_from_its_parent_run_and_an_unfinished_ones_trial_runs():
+    """A finished search's parent run carries its trials' totals: compare needs none of its trial runs. A search
+    that did not finish (killed, or still running) has older totals or none: its trial runs count."""
+    from search_spaces import BENCHMARKS
+
+    info = {"alexnet-caltech": {"dataset": "caltech101", "metric": "val_acc",
+                                "references": BENCHMARKS["alexnet-caltech"].reference}}
+    totals = {f"metrics.{k}": v for k, v in trial_totals(_trial_runs("p1")).items()}
+    from_runs = compare_table(pd.DataFrame([_search_run("p1")]), _trial_runs("p1"), info)
+    from_parent = compare_table(pd.DataFrame([{**_search_run("p1"), **totals}]), pd.DataFrame(), info)
+    pd.testing.assert_frame_equal(from_runs, from_parent)
+    stale = {**_search_run("p1"), **totals, "metrics.trials": 2, "status": "KILLED"}
+    killed = compare_table(pd.DataFrame([stale]), _trial_runs("p1"), info).iloc[0]
+    assert killed["trials"] == 4 and killed["epochs"] == 10
 
 
 def test_compare_rows_show_the_recorded_dataset_and_match_no_report_row_on_other_data():

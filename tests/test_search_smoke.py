@@ -70,6 +70,12 @@ def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltec
             assert len(client.get_metric_history(child.info.run_id, metric)) == epochs
         best_child = max(best_child, *(m.value for m in history))
     assert parent.data.metrics["best_val_acc"] == pytest.approx(best_child)
+    # the trials' totals on the parent run (what `tunebench compare` reads instead of the trial runs)
+    assert parent.data.metrics["epochs_total"] == sum(int(c.data.tags["epochs_run"]) for c in children)
+    hours = sum((c.info.end_time - c.info.start_time) / 3.6e6 for c in children)
+    assert parent.data.metrics["trial_hours"] == pytest.approx(hours)
+    assert parent.data.metrics["best_val_macro_f1"] == pytest.approx(
+        max(c.data.metrics["best_val_macro_f1"] for c in children))
 
     results = pd.read_csv(in_tmp / "ray" / "smoke" / "results.csv")
     assert len(results) == 2

@@ -16,12 +16,56 @@ def _frozen(mapping: Mapping | None) -> Mapping:
     return MappingProxyType(dict(mapping or {}))
 
 
+_TUNE_DOMAINS = ("choice", "uniform", "quniform", "loguniform", "qloguniform", "randn", "qrandn", "randint",
+                 "qrandint", "lograndint", "qlograndint")
+
+
+@dataclass(frozen=True, eq=False)
+class TuneDomain:
+    """A Ray Tune domain written down without importing Ray: `tune.loguniform(1e-3, 0.1)` in a search-space file
+    that says `from tunebench.benchmark import tune`. Commands that read records (compare, report) load every
+    benchmark and never search, and Ray takes seconds to import; `built()` makes the real domain when a search
+    needs it. A file may use Ray's own `from ray import tune` instead."""
+
+    function: str
+    args: tuple
+    kwargs: Mapping[str, Any]
+
+    def built(self) -> Any:
+        from ray import tune as ray_tune
+
+        return getattr(ray_tune, self.function)(*self.args, **self.kwargs)
+
+    def __repr__(self) -> str:
+        arguments = [*map(repr, self.args), *(f"{k}={v!r}" for k, v in self.kwargs.items())]
+        return f"tune.{self.function}({', '.join(arguments)})"
+
+
+class _DeferredTune:
+    """Ray Tune's domain functions (choice, uniform, loguniform, randint, ...) that return TuneDomains."""
+
+    def __getattr__(self, function: str):
+        if function not in _TUNE_DOMAINS:
+            raise AttributeError(f"tune.{function}: not a Ray Tune domain tunebench defers "
+                                 f"({', '.join(_TUNE_DOMAINS)})")
+        return lambda *args, **kwargs: TuneDomain(function, args, kwargs)
+
+
+tune = _DeferredTune()
+
+
+def tune_domains(space: Mapping[str, Any]) -> dict[str, Any]:
+    """A search space with Ray Tune's domains: TuneDomains built, anything else as it is."""
+    return {key: value.built() if isinstance(value, TuneDomain) else value for key, value in space.items()}
+
+
 @dataclass(frozen=True)
 class Benchmark:
     """One study: a model on a dataset, its defaults, search space and the report's values.
 
     defaults  every hyperparameter the trainable reads, with the report's default value
-    space     Ray Tune domains (tune.loguniform, tune.choice, ...) for Optuna / random search
+    space     Ray Tune domains (tune.loguniform, tune.choice, ...) for Optuna / random search; the shipped
+              spaces defer them (this module's `tune`) so that reading records imports no Ray: tune_space()
     grid      the report's exact values per hyperparameter, in the order the report swept them
               (used by --search grid and --search coordinate)
     reference the report's published figures, each tied to the whole configuration that produced them
@@ -56,6 +100,10 @@ class Benchmark:
             raise ValueError(f"{self.name}: space/grid keys without a default: {sorted(unknown)}")
         if self.mode not in ("min", "max"):
             raise ValueError(f"{self.name}: mode must be 'min' or 'max'")
+
+    def tune_space(self) -> dict[str, Any]:
+        """The search space as Ray Tune domains (a search, and checks of a space's bounds, need the real ones)."""
+        return tune_domains(self.space)
 
     def on_dataset(self, dataset: str | None) -> Benchmark:
         """The recipe on another dataset (`search --dataset folder`: the user's class folders): the report's figures

@@ -79,7 +79,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if NOTES.get(b.name):
         print("\n" + NOTES[b.name])
     print("\ndefaults:\n" + "\n".join(f"  {k} = {v}" for k, v in b.defaults.items()))
-    print("\nsearch space (--search optuna | random):\n" + "\n".join(f"  {k}: {_describe(d)}" for k, d in b.space.items()))
+    print("\nsearch space (--search optuna | random):\n"
+          + "\n".join(f"  {k}: {_describe(d)}" for k, d in b.tune_space().items()))
     if b.grid:
         print("\nthe report's values (--search grid | coordinate, in this order):\n"
               + "\n".join(f"  {k}: {list(v)}" for k, v in b.grid.items()))
@@ -213,14 +214,15 @@ COMPARE_FORMATS = ("table", "markdown", "csv", "html")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from search_spaces import BENCHMARKS
     from tunebench.recorded import recorded_name
-    from tunebench.reports import compare_table, smoke_searches
-    from tunebench.tracking import split_runs
+    from tunebench.reports import compare_table, recorded_totals, smoke_searches
 
     tracker = Tracker(args.tracking_uri)
     names = [recorded_name(name, tracker) for name in args.benchmarks] if args.benchmarks else None
-    searches, trials = split_runs(tracker.runs(names))
+    searches = tracker.searches(names)
     of = f"{' of ' + ', '.join(names) if names else ''}"
     if searches.empty:
         raise TunebenchError(f"no searches{of} in {args.tracking_uri}")
@@ -231,7 +233,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise TunebenchError(f"only smoke searches{of} in {args.tracking_uri} ({int(smoke.sum())}; "
                                  f"--include-smoke shows them)")
     info = {b.name: {"dataset": b.dataset, "metric": b.metric, "references": b.reference} for b in BENCHMARKS.values()}
-    table = compare_table(searches, trials, info)
+    # finished searches carry their trials' totals; the trial runs of the others are read
+    unfinished = [tracker.trials_of(s["experiment_id"], s["run_id"]) for _, s in searches.iterrows()
+                  if recorded_totals(s) is None]
+    table = compare_table(searches, pd.concat(unfinished, ignore_index=True) if unfinished else pd.DataFrame(), info)
     render = {"table": lambda t: t.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
               "markdown": lambda t: t.to_markdown(index=False, floatfmt=".4g"),
               "csv": lambda t: t.to_csv(index=False),

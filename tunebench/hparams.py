@@ -205,7 +205,7 @@ def check_benchmark(benchmark: Any, origin: str) -> None:
     for key, values in benchmark.grid.items():
         for value in values:
             check("grid", key, value)
-    for key, domain in benchmark.space.items():
+    for key, domain in benchmark.tune_space().items():
         if isinstance(domain, Categorical):
             for value in domain.categories:
                 check("space", key, value)

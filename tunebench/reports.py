@@ -77,12 +77,33 @@ def predictions_table(files: Sequence[str], classes: Sequence[str], targets: Seq
     return table
 
 
-def search_summary(table: pd.DataFrame, metric: str) -> dict[str, float]:
-    """The numbers a search's parent run carries: best values, trials run, stopped early, failed, epochs."""
-    return {f"best_{metric}": table[metric].iloc[0], "best_val_loss": table.get("val_loss", pd.Series([None])).iloc[0],
-            "trials": len(table),
-            "trials_stopped_early": int(table["outcome"].isin(STOPPED_EARLY).sum()),
-            "trials_failed": int((table["outcome"] == ERROR).sum()), "epochs_total": int(table["epochs"].sum())}
+TOTALS = ("trials", "trials_stopped_early", "trials_failed", "epochs_total", "trial_hours",
+          *(f"best_{key}" for key in BEST_OF))
+"""What a search's trial runs add up to: a finished search's parent run carries them (`tunebench compare` then reads
+no trial runs); best_<key> is the best of its trials' best_<key>."""
+
+
+def trial_totals(trials: pd.DataFrame) -> dict[str, float]:
+    """The TOTALS of a search's trial runs (mlflow.search_runs rows)."""
+    outcome = trials.get(tag(Tag.OUTCOME), pd.Series(dtype=str))
+    epochs = pd.to_numeric(trials.get(tag(Tag.EPOCHS_RUN), pd.Series(dtype=str)), errors="coerce")
+    totals = {"trials": len(trials), "trials_stopped_early": int(outcome.isin(STOPPED_EARLY).sum()),
+              "trials_failed": int((outcome == ERROR).sum()), "epochs_total": int(epochs.fillna(0).sum()),
+              "trial_hours": float(_seconds(trials).sum() / 3600) if len(trials) else 0.0}
+    for key, better in BEST_OF.items():
+        column = f"metrics.best_{key}"
+        if column in trials and trials[column].notna().any():
+            totals[f"best_{key}"] = float(better(trials[column].dropna()))
+    return totals
+
+
+def recorded_totals(search: Mapping[str, Any]) -> dict[str, float] | None:
+    """The TOTALS a search's parent run carries: None for a search that has not finished (its trial runs are newer)
+    or that was recorded before tunebench wrote them."""
+    if search.get("status") != "FINISHED" or pd.isna(search.get("metrics.trial_hours", float("nan"))):
+        return None
+    return {key: search[f"metrics.{key}"] for key in TOTALS
+            if f"metrics.{key}" in search and pd.notna(search[f"metrics.{key}"])}
 
 
 def classification_table(true: Sequence[str], predicted: Sequence[str]) -> pd.DataFrame:
@@ -142,11 +163,12 @@ def format_value(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def best_hyperparameters(search: pd.Series) -> dict[str, Any]:
-    """The best trial's swept values, from a search run's `best.<key>` tags, typed back."""
+def best_hyperparameters(search: Mapping[str, Any]) -> dict[str, Any]:
+    """The best trial's swept values, from a search run's `best.<key>` tags, typed back (a row of
+    mlflow.search_runs' frame, as a Series or a dict)."""
     prefix = tag(Tag.BEST_PREFIX)
-    return {c.removeprefix(prefix): parse_param(search[c]) for c in sorted(search.index)
-            if c.startswith(prefix) and pd.notna(search[c])}
+    return {c.removeprefix(prefix): parse_param(v) for c, v in sorted(search.items(), key=lambda item: item[0])
+            if c.startswith(prefix) and pd.notna(v)}
 
 
 def describe(params: Mapping[str, Any], leave_out: Sequence[str] = ()) -> str:
@@ -154,15 +176,15 @@ def describe(params: Mapping[str, Any], leave_out: Sequence[str] = ()) -> str:
     return ", ".join(f"{k}={format_value(v)}" for k, v in params.items() if k not in leave_out)
 
 
-def search_config(search: pd.Series) -> dict[str, Any]:
+def search_config(search: Mapping[str, Any]) -> dict[str, Any]:
     """A search's configuration as its parent run recorded it: the fixed params, and the best trial's values of
     the swept keys (best.<key> tags), typed back."""
-    params = {c.removeprefix("params."): parse_param(search[c]) for c in search.index
-              if c.startswith("params.") and pd.notna(search[c])}
+    params = {c.removeprefix("params."): parse_param(v) for c, v in search.items()
+              if c.startswith("params.") and pd.notna(v)}
     return {**params, **best_hyperparameters(search)}
 
 
-def matching_report_row(references: Sequence[Any], search: pd.Series) -> tuple[str, str | None, float | None]:
+def matching_report_row(references: Sequence[Any], search: Mapping[str, Any]) -> tuple[str, str | None, float | None]:
     """The report row that ran a search's best configuration: (row, headline figure's key, its value), or
     ("no matching report row", None, None)."""
     from tunebench.references import headline, match_reference
@@ -182,7 +204,7 @@ def smoke_searches(searches: pd.DataFrame) -> pd.Series:
     return flag(tag(Tag.SMOKE)) | flag("params.smoke")
 
 
-def run_tag(run: pd.Series, name: str) -> str | None:
+def run_tag(run: Mapping[str, Any], name: str) -> str | None:
     """A tag of a run, None where the run lacks it (runs recorded before the tag)."""
     value = run.get(tag(name))
     return None if value is None or (isinstance(value, float) and pd.isna(value)) or value == "" else str(value)
@@ -190,8 +212,9 @@ def run_tag(run: pd.Series, name: str) -> str | None:
 
 def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
                   benchmarks: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per search: what ran, how it went, its best values (maxima over its trial runs), its test
-    accuracy, and the figure of the report row that ran the same configuration beside it.
+    """One row per search: what ran, how it went, its best values (the best over its trial runs), its test
+    accuracy, and the figure of the report row that ran the same configuration beside it. The trial figures are
+    the TOTALS on a finished search's parent run; `trials` holds the trial runs of the other searches.
 
     `benchmarks` maps a benchmark name to {"dataset", "metric", "references"} (study.Reference); a search is set
     against the report row that ran its best configuration only, and only when it ran on the benchmark's dataset
@@ -199,8 +222,10 @@ def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
     run's own tags where it has them (a user's search-space file is in no `benchmarks`).
     """
     rows = []
-    for _, search in searches.iterrows():
-        own = trials[trials[tag(Tag.PARENT)] == search["run_id"]]
+    for search in searches.to_dict("records"):
+        totals = recorded_totals(search)
+        if totals is None:
+            totals = trial_totals(trials[trials[tag(Tag.PARENT)] == search["run_id"]] if len(trials) else trials)
         info = benchmarks.get(search[tag(Tag.BENCHMARK)], {})
         dataset = run_tag(search, Tag.DATASET) or info.get("dataset")
         metric = info.get("metric") or run_tag(search, Tag.METRIC) or "val_acc"
@@ -210,23 +235,17 @@ def compare_table(searches: pd.DataFrame, trials: pd.DataFrame,
         if info.get("references") and not same_data:
             row = f"none: ran on {dataset}, not {info.get('dataset')}"
         ours = search.get(f"metrics.{key}") if key and key.startswith("test_") else None
-
-        def best(key: str, better=max):
-            column = f"metrics.best_{key}"
-            return better(own[column].dropna()) if column in own and own[column].notna().any() else None
-
         rows.append({
             "benchmark": search[tag(Tag.BENCHMARK)], "search": search.get(tag(Tag.RUN_NAME)),
             "model": best_params.get("model", search.get("params.model")), "dataset": dataset,
             "algorithm": search.get(tag(Tag.SEARCH)), "scheduler": search.get(tag(Tag.SCHEDULER)),
-            "status": search["status"], "trials": len(own),
-            "stopped_early": int(own.get(tag(Tag.OUTCOME), pd.Series(dtype=str)).isin(STOPPED_EARLY).sum()),
+            "status": search["status"], "trials": int(totals["trials"]),
+            "stopped_early": int(totals["trials_stopped_early"]),
             "best_hyperparameters": describe(best_params, leave_out=("model",)),
-            "metric": metric, "best_metric": best(metric, min if metric.endswith("loss") else max),
-            "best_val_acc": best("val_acc"), "best_val_macro_f1": best("val_macro_f1"),
+            "metric": metric, "best_metric": totals.get(f"best_{metric}"),
+            "best_val_acc": totals.get("best_val_acc"), "best_val_macro_f1": totals.get("best_val_macro_f1"),
             "test_acc": search.get("metrics.test_acc"), "test_macro_f1": search.get("metrics.test_macro_f1"),
-            "epochs": int(pd.to_numeric(own.get(tag(Tag.EPOCHS_RUN), pd.Series(dtype=str))).sum()),
-            "trial_hours": float(_seconds(own).sum() / 3600) if len(own) else 0.0,
+            "epochs": int(totals["epochs_total"]), "trial_hours": float(totals["trial_hours"]),
             "wall_minutes": ((pd.to_datetime(search["end_time"]) - pd.to_datetime(search["start_time"])).total_seconds()
                              / 60 if pd.notna(search["end_time"]) else None),
             "report row": row, "report figure": f"{key} {figure:.4g}" if key else None,

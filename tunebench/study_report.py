@@ -24,7 +24,7 @@ from tunebench.reports import (CURVE_METRICS, IMPORTANCE_ADVISED_TRIALS, IMPORTA
                                fill_best_from_histories, format_value, importances, matching_report_row,
                                one_factor_slice, one_factor_table, trials_frame, varied_params)
 from tunebench.search.methods import SEARCHES
-from tunebench.tracking import Tag, Tracker, split_runs, tag
+from tunebench.tracking import Tag, Tracker, tag
 
 TRIALS_SHOWN = 20  # rows of the trials table: the best ones
 
@@ -38,18 +38,16 @@ class Section:
 
 
 def find_search(tracker: Tracker, benchmark: Benchmark, search: str) -> tuple[pd.Series, pd.DataFrame]:
-    """The parent run of a search (`latest` or a run id) and its trial runs."""
-    searches, trials = split_runs(tracker.runs([benchmark.name]))
-    if searches.empty:
-        raise TunebenchError(f"no searches of {benchmark.name} in {tracker.uri}")
-    if search == "latest":
-        parent = searches.sort_values("start_time").iloc[-1]
-    else:
-        match = searches[searches["run_id"] == search]
-        if match.empty:
-            raise TunebenchError(f"no search with run id {search} in experiment {benchmark.name} at {tracker.uri}")
-        parent = match.iloc[0]
-    return parent, trials[trials[tag(Tag.PARENT)] == parent["run_id"]]
+    """The parent run of a search (`latest` or a run id) and its trial runs: only these are read."""
+    latest = search == "latest"
+    found = tracker.searches([benchmark.name], run_id=None if latest else search, newest=latest) \
+        if latest or search.isalnum() else pd.DataFrame()  # MLflow's run ids are hex
+    if found.empty:
+        if latest or tracker.searches([benchmark.name], newest=True).empty:
+            raise TunebenchError(f"no searches of {benchmark.name} in {tracker.uri}")
+        raise TunebenchError(f"no search with run id {search} in experiment {benchmark.name} at {tracker.uri}")
+    parent = found.iloc[0]
+    return parent, tracker.trials_of(parent["experiment_id"], parent["run_id"])
 
 
 def _summary(benchmark: Benchmark, parent: pd.Series, trials: pd.DataFrame) -> Section:

@@ -16,7 +16,7 @@ from typing import Callable
 
 from tunebench import TunebenchError
 from tunebench.data.download import DatasetNotFound
-from tunebench.data.images import ImageSplits, Sample, is_image_file
+from tunebench.data.images import ImageSplits, Sample, files_in, is_image_file
 from tunebench.data.registry import DATASETS
 from tunebench.data.splits import SPLIT_SEED, readable, train_val_test
 
@@ -93,7 +93,7 @@ def artworks(data_dir: Path, *, limit_per_class: int | None = None,
     index = {name: i for i, name in enumerate(classes)}
     samples: list[Sample] = []
     for painter, found in folders.items():
-        files = sorted(str(p) for folder in found for p in folder.iterdir() if p.is_file() and is_image_file(p))
+        files = sorted(path for folder in found for path in files_in(folder) if is_image_file(path))
         if not files:
             raise TunebenchError(f"image folder {found[0]} of painter '{painter}' has no images")
         samples.extend((path, index[painter]) for path in files)

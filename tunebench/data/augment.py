@@ -17,6 +17,8 @@ Differences from the per-image torchvision pipelines (which run on PIL uint8 ima
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -104,16 +106,33 @@ _MATRICES = {"hflip": lambda shape, g: _flip(shape[0], g, 0), "vflip": lambda sh
              "rotate": _rotate, "perspective": _perspective, "affine": _random_affine}
 
 
-def _warp(images: torch.Tensor, forward: torch.Tensor) -> torch.Tensor:
+def scratch(workspace: dict | None, name: str, shape: tuple, dtype: torch.dtype, device) -> torch.Tensor:
+    """An uninitialised tensor to compute an intermediate into: the memory kept in `workspace[name]` when it is large
+    enough (from the previous batch), else new and kept there; no workspace: new. On CPU a fresh 38 MB batch
+    tensor is page-faulted in again every batch: keeping the two largest intermediates made a 224 px batch's
+    preparation about a fifth faster. A workspace serves one batch at a time: one thread's."""
+    if workspace is None:
+        return torch.empty(shape, dtype=dtype, device=device)
+    count, kept = math.prod(shape), workspace.get(name)
+    if kept is None or kept.numel() < count or kept.dtype != dtype or kept.device != torch.device(device):
+        kept = workspace[name] = torch.empty(count, dtype=dtype, device=device)
+    return kept[:count].view(shape)
+
+
+def _warp(images: torch.Tensor, forward: torch.Tensor, workspace: dict | None = None) -> torch.Tensor:
     """Warp each sample by its forward map (B, 3, 3): one bilinear grid_sample, zero padding, align_corners=False."""
     b, _, h, w = images.shape
     to_pixels = torch.diag(torch.tensor([w / 2, h / 2, 1.0], dtype=_F64))
     theta = (torch.linalg.inv(to_pixels) @ torch.linalg.inv(forward) @ to_pixels).to(images.device, images.dtype)
     xs = (torch.arange(w, device=images.device, dtype=images.dtype) * 2 + 1) / w - 1
     ys = (torch.arange(h, device=images.device, dtype=images.dtype) * 2 + 1) / h - 1
-    base = torch.stack([xs.expand(h, w), ys[:, None].expand(h, w), torch.ones_like(xs).expand(h, w)], -1)
-    points = base.view(1, h * w, 3) @ theta.transpose(1, 2)
-    grid = (points[..., :2] / points[..., 2:]).view(b, h, w, 2)
+    # theta @ (x, y, 1) at every pixel centre as planes (b, 3, h, w): a column term (b, 3, 1, w) plus a row term
+    # (b, 3, h, 1). grid_sample reads the planar (b, h, w, 2) view as fast as an interleaved grid; on CPU this is a
+    # tenth of the batched matmul's time
+    across = theta[:, :, 0, None, None] * xs
+    down = torch.addcmul(theta[:, :, 2, None, None], theta[:, :, 1, None, None], ys[:, None])
+    planes = torch.add(across, down, out=scratch(workspace, "planes", (b, 3, h, w), images.dtype, images.device))
+    grid = planes[:, :2].div_(planes[:, 2:]).permute(0, 2, 3, 1)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
@@ -167,7 +186,8 @@ _PIXEL_OPS = {"gray": lambda x, g: x if x.shape[1] == 1 else _gray(x).expand_as(
               "jitter": _jitter, "rot90": _rot90}
 
 
-def _apply(images: torch.Tensor, ops: list, generator: torch.Generator) -> torch.Tensor:
+def _apply(images: torch.Tensor, ops: list, generator: torch.Generator, workspace: dict | None = None
+           ) -> torch.Tensor:
     """Apply ops in order; runs of geometric ops become one warp."""
     b, _, h, w = images.shape
     out, forward = images, None
@@ -177,19 +197,21 @@ def _apply(images: torch.Tensor, ops: list, generator: torch.Generator) -> torch
             forward = matrix if forward is None else matrix @ forward
             continue
         if forward is not None:
-            out, forward = _warp(out, forward), None
+            out, forward = _warp(out, forward, workspace), None
         out = _PIXEL_OPS[op](out, generator, **arguments)
-    out = out if forward is None else _warp(out, forward)
+    out = out if forward is None else _warp(out, forward, workspace)
     return images.clone() if out is images else out
 
 
-def augment_batch(images: torch.Tensor, name: str, generator: torch.Generator) -> torch.Tensor:
+def augment_batch(images: torch.Tensor, name: str, generator: torch.Generator, workspace: dict | None = None
+                  ) -> torch.Tensor:
     """images: float (B, C, H, W) in [0, 1], C = 1 or 3, any device. Returns a new tensor of the same shape,
     dtype and device, with each sample augmented by the pipeline `name` (one of transforms.AUGMENTATIONS)
     using its own random parameters drawn from `generator` (a CPU torch.Generator; draw parameters on CPU
-    and move the small parameter tensors to images.device). "none" returns images unchanged (as a copy)."""
+    and move the small parameter tensors to images.device). "none" returns images unchanged (as a copy).
+    `workspace` (a dict, see `scratch`) keeps intermediates' memory for the next batch."""
     if name not in _PIPELINES:
         raise ValueError(f"unknown augmentation {name!r}; known: {', '.join(AUGMENTATIONS)}")
     if images.dim() != 4 or images.shape[1] not in (1, 3) or not images.is_floating_point():
         raise ValueError(f"images must be float (B, 1 or 3, H, W), got {images.dtype} {tuple(images.shape)}")
-    return _apply(images, _PIPELINES[name], generator)
+    return _apply(images, _PIPELINES[name], generator, workspace)

@@ -13,7 +13,7 @@ from typing import Callable
 
 from tunebench import TunebenchError
 from tunebench.data.download import DatasetNotFound, torchvision_download
-from tunebench.data.images import ImageSplits, Sample, is_image_file
+from tunebench.data.images import ImageSplits, Sample, files_in, is_image_file
 from tunebench.data.registry import DATASETS
 from tunebench.data.splits import SPLIT_SEED, readable, stratified_split
 
@@ -36,14 +36,17 @@ def download(data_dir: Path) -> None:
                          f"101_ObjectCategories.tar.gz into {data_dir / 'caltech101'}")
 
 
-def _read_split_file(path: Path, index: dict[str, int], root: Path, skipped: list) -> list[Sample]:
+def _read_split_file(path: Path, index: dict[str, int], root: Path, skipped: list,
+                     listed: set[str]) -> list[Sample]:
+    """The samples a split file lists; a line naming no class folder's file is skipped as missing (`listed`: the
+    files the class folders hold, so that only a line naming something else costs a stat)."""
     samples = []
     for line in path.read_text().split():
         class_name = line.split("/", 1)[0]
         if class_name == NOT_A_CLASS:
             continue
         image = root / CATEGORIES / line
-        if class_name not in index or not image.is_file():
+        if class_name not in index or (str(image) not in listed and not image.is_file()):
             skipped.append((str(image), f"listed in {path.name} but missing"))
             continue
         samples.append((str(image), index[class_name]))
@@ -68,7 +71,8 @@ def caltech101(data_dir: Path, *, limit_per_class: int | None = None, download_m
         raise TunebenchError(f"no class folders in {root / CATEGORIES}")
     classes = [d.name for d in class_dirs]
     index = {name: i for i, name in enumerate(classes)}
-    per_class = {d.name: sorted(str(p) for p in d.iterdir() if p.is_file() and is_image_file(p)) for d in class_dirs}
+    files = {d.name: files_in(d) for d in class_dirs}
+    per_class = {name: [path for path in listed if is_image_file(path)] for name, listed in files.items()}
     empty = [name for name, files in per_class.items() if not files]
     if empty:
         raise TunebenchError(f"class folder {root / CATEGORIES / empty[0]} has no images")
@@ -76,8 +80,10 @@ def caltech101(data_dir: Path, *, limit_per_class: int | None = None, download_m
     skipped: list[tuple[str, str]] = []
     split_files = (root / "train.txt").is_file() and (root / "test.txt").is_file()
     if split_files:
-        train_pool = _read_split_file(root / "train.txt", index, root, skipped)
-        test = _read_split_file(root / "test.txt", index, root, skipped)
+        listed = {path for paths in files.values() for path in paths}
+        train_pool = _read_split_file(root / "train.txt", index, root, skipped, listed)
+        test = _read_split_file(root / "test.txt", index, root, skipped, listed)
+        del listed
     else:
         train_pool = [(path, index[name]) for name, files in per_class.items() for path in files]
         test = []

@@ -11,13 +11,14 @@ pre-split tree keeps its parts (a missing test or val part is carved out of trai
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Callable
 
 from tunebench import TunebenchError
 from tunebench.data.download import DatasetNotFound
-from tunebench.data.images import ImageSplits, Sample
+from tunebench.data.images import ImageSplits, Sample, files_in
 from tunebench.data.folder import Tree, find_tree, read_tree, subfolders
 from tunebench.data.registry import DATASETS
 from tunebench.data.splits import SPLIT_SEED, ratio_fractions, readable, train_val_test
@@ -31,10 +32,11 @@ FOLDER_NAMES = {name: label for label in CLASSES for name in (label, label + "s"
 ROOTS = ("", "dogs-vs-cats", "cats_and_dogs_filtered")  # data_dir itself, or these folders in it
 
 
-def _labelled(folder: Path) -> list[Path]:
+def _labelled(folder: Path) -> list[str]:
+    """The cat.N.jpg and dog.N.jpg files in folder, sorted paths."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if FILE_NAME.fullmatch(p.name) and p.is_file())
+    return [path for path in files_in(folder) if FILE_NAME.fullmatch(os.path.basename(path))]
 
 
 def find_train_folder(data_dir: Path) -> Path | None:
@@ -86,7 +88,8 @@ def dogs_vs_cats(data_dir: Path, *, split: str, limit_per_class: int | None = No
         return read_tree(tree, split, progress, name_of=folder_class, classes=list(CLASSES),
                          limit_per_class=limit_per_class, dataset="dogs-vs-cats")
 
-    samples: list[Sample] = [(str(p), CLASSES.index(p.name.split(".", 1)[0].lower())) for p in _labelled(folder)]
+    samples: list[Sample] = [(path, CLASSES.index(os.path.basename(path).split(".", 1)[0].lower()))
+                             for path in _labelled(folder)]
     for label, name in enumerate(CLASSES):
         if not any(y == label for _, y in samples):
             raise TunebenchError(f"no {name}.N.jpg images in {folder} (expected both cats and dogs)")

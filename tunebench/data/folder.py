@@ -58,7 +58,13 @@ def hidden(name: str) -> bool:
 
 
 def is_image_name(name: str) -> bool:
-    return not hidden(name) and os.path.splitext(name)[1].lower() in image_suffixes()
+    """A visible file name with an extension Pillow decodes (the common ones without asking Pillow, whose full
+    list means importing all its plugins)."""
+    dot = name.rfind(".")
+    if dot <= 0 or hidden(name):  # no extension (a leading dot is none: os.path.splitext agrees), or hidden
+        return False
+    suffix = name[dot:].lower()
+    return suffix in IMAGE_SUFFIXES or suffix in image_suffixes()
 
 
 def subfolders(folder: Path) -> list[Path]:
@@ -213,12 +219,13 @@ def read_tree(tree: Tree, split: str, progress: Callable[[str], None] | None = N
     samples = {part: [(path, index[name]) for name, files in by_class.items() for path in files]
                for part, by_class in found.items()}
 
+    listed = [s for part in samples.values() for s in part]
+
     def split_parts(kept_samples: list[Sample]) -> ImageSplits:
-        kept = set(kept_samples)
-        return _split_parts(tree, parts, {part: sorted(s for s in listed if s in kept)
-                                          for part, listed in samples.items()}, split, classes, skipped)
-    return readable([s for listed in samples.values() for s in listed], split_parts, limit_per_class, progress,
-                    dataset)
+        kept = set(kept_samples) if len(kept_samples) < len(listed) else None  # None: every image is kept
+        return _split_parts(tree, parts, {part: sorted(s for s in part_samples if kept is None or s in kept)
+                                          for part, part_samples in samples.items()}, split, classes, skipped)
+    return readable(listed, split_parts, limit_per_class, progress, dataset)
 
 
 def _split_parts(tree: Tree, parts: dict[str, Path], kept: dict[str, list[Sample]], split: str, classes: list[str],

@@ -184,6 +184,8 @@ class StoredStudy:
         self.storage, self.name, self.directions, self.experiment = storage, name, list(directions), experiment
         self.study_id: int | None = None
         self.ids: dict[str, int] = {}  # Ray trial id -> stored trial id
+        self.steps: dict[str, set[int]] = {}  # Ray trial id -> the steps of its stored intermediate values
+        self.finished: set[str] = set()  # Ray trial ids whose stored trial is finished
 
     @classmethod
     def open(cls, url: str, name: str, directions: list, experiment: str) -> StoredStudy:
@@ -212,6 +214,8 @@ class StoredStudy:
             self.study_id = storage.create_new_study(self.directions, self.name)
             storage.set_study_user_attr(self.study_id, RAY_EXPERIMENT, self.experiment)
         self.ids = {t.user_attrs[RAY_TRIAL]: t._trial_id for t in stored}
+        self.steps = {t.user_attrs[RAY_TRIAL]: set(t.intermediate_values) for t in stored}
+        self.finished = {t.user_attrs[RAY_TRIAL] for t in stored if t.state.is_finished()}
         for trial_id, trial in ray_trials[len(stored):]:
             self.add(trial_id, trial)
         for trial_id, trial in ray_trials[:len(stored)]:
@@ -227,21 +231,31 @@ class StoredStudy:
             user_attrs={**trial.user_attrs, RAY_TRIAL: trial_id}, system_attrs={},
             intermediate_values=trial.intermediate_values, trial_id=0)
         self.ids[trial_id] = self.storage.create_new_trial(self.study_id, template_trial=template)
+        self.steps[trial_id] = set(trial.intermediate_values)
+        if trial.state.is_finished():
+            self.finished.add(trial_id)
 
     def report(self, trial_id: str, trial: FrozenTrial) -> None:
         """The trial's latest per-epoch value (Ray Tune reports one result per epoch)."""
         if trial.intermediate_values and not trial.state.is_finished():
-            step = max(trial.intermediate_values)
-            self.storage.set_trial_intermediate_value(self.ids[trial_id], step, trial.intermediate_values[step])
+            self._write_steps(trial_id, trial, [max(trial.intermediate_values)])
 
     def finish(self, trial_id: str, trial: FrozenTrial) -> None:
-        stored_id = self.ids[trial_id]
-        if self.storage.get_trial(stored_id).state.is_finished():
+        """The trial's end: the per-epoch values not stored yet (its last), then its state and value. Each write
+        is one transaction: a trial's end costs the same whatever its epochs."""
+        if trial_id in self.finished:
             return  # ended before the driver stopped; Ray Tune ran its last epochs again
-        for step, value in trial.intermediate_values.items():
-            self.storage.set_trial_intermediate_value(stored_id, step, value)
-        self.storage.set_trial_state_values(stored_id, trial.state,
+        self._write_steps(trial_id, trial, list(trial.intermediate_values))
+        self.storage.set_trial_state_values(self.ids[trial_id], trial.state,
                                             trial.values if trial.state == TrialState.COMPLETE else None)
+        self.finished.add(trial_id)
+
+    def _write_steps(self, trial_id: str, trial: FrozenTrial, steps: list[int]) -> None:
+        written = self.steps.setdefault(trial_id, set())
+        for step in steps:
+            if step not in written:
+                self.storage.set_trial_intermediate_value(self.ids[trial_id], step, trial.intermediate_values[step])
+                written.add(step)
 
 
 def rdb_storage(url: str) -> optuna.storages.RDBStorage:

@@ -75,7 +75,7 @@ def plan_search(benchmark: Benchmark, options: SearchOptions) -> SearchPlan:
     # --smoke's values are fixed (e.g. weights=none, so a smoke run works offline), then --set's single values
     fixed = {k: v for k, v in smoke.items() if k in benchmark.defaults}
     fixed.update({k: values[0] for k, values in options.overrides.items() if len(values) == 1})
-    source = benchmark.grid if method.report_values else benchmark.space
+    source = benchmark.grid if method.report_values else benchmark.tune_space()
     if method.report_values and not benchmark.grid:
         raise TunebenchError(f"{benchmark.name} has no grid of the report's values: use --search optuna or random")
     swept = {k: v for k, v in source.items() if k not in fixed} if method.sweeps else {}

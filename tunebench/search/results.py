@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tunebench import TunebenchError
-from tunebench.reports import (classification_table, predictions_table, search_summary, trial_figures,
+from tunebench.reports import (classification_table, predictions_table, trial_figures, trial_totals,
                                trials_table)
 from tunebench import console
 from tunebench.console import duration
@@ -62,7 +62,7 @@ def finish(session: SearchSession, grid) -> str:
                                 "more time)" if session.budget_reached else ""))
     tracker.set_tags(parent, {f"{Tag.BEST_PREFIX}{key}": table[key].iloc[0] for key in plan.swept})
     test = evaluate_best(session, grid)
-    tracker.log_metrics(parent, {**search_summary(table, benchmark.metric),
+    tracker.log_metrics(parent, {**trial_totals(tracker.trials_of(session.experiment_id, parent)),
                                  **({k: v for k, v in test.items() if k.startswith("test_")} if test else {})})
     if session.options.test == "all":
         scores = pd.DataFrame(score_trials(session, grid, session.experiment_path / TEST_FOLDER))
