@@ -48,7 +48,7 @@ def timed_process(code: str, cwd: Path) -> tuple[float, float, bool]:
 
 
 def _median_of(repeats: int, code: str, cwd: Path) -> tuple[float, float, bool]:
-    """timed_process `repeats` times, interleaved with nothing: the median seconds and peak memory."""
+    """timed_process `repeats` times in a row: the median seconds and peak memory, and whether any imported Ray."""
     runs = [timed_process(code, cwd) for _ in range(repeats)]
     return (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), any(r[2] for r in runs))
 

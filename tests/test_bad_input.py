@@ -363,6 +363,10 @@ def test_report_with_unknown_run_id(capsys, in_tmp, tracking_uri, reader_env):
                            "--tracking-uri", tracking_uri, "--output", str(in_tmp / "report")])
     assert ("no search with run id 0123456789abcdef0123456789abcdef in experiment alexnet-caltech at "
             f"{tracking_uri}") in line
+    # not a run id at all (it would break MLflow's filter): the same one-line error
+    line = _error(capsys, ["report", "alexnet-caltech", "--search", "x' or '1", "--tracking-uri", tracking_uri,
+                           "--output", str(in_tmp / "report")])
+    assert f"no search with run id x' or '1 in experiment alexnet-caltech at {tracking_uri}" in line
     assert not (in_tmp / "report").exists()
     assert [(r.info.run_id, r.info.status) for r in _runs(tracking_uri)] == [(parent, "FINISHED")]
 
