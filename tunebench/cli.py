@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from tunebench import TunebenchError
-from tunebench.search import SCHEDULERS, SEARCHES
+from tunebench.search import SAMPLERS, SCHEDULERS, SEARCHES
 from tunebench.search.methods import choices_help, scheduler_default_note
 from tunebench.settings import DATA_PIPELINES, PRECISIONS, AccelSettings
 from tunebench.tracking import DEFAULT_TRACKING_URI, Tracker
@@ -124,7 +124,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     run_search(benchmark, _options(args, search=args.search, scheduler=args.scheduler, num_samples=args.num_samples,
                                    max_epochs=args.max_epochs, overrides=overrides, retry_errored=args.retry_errored,
                                    test=args.test, dataset=args.dataset, register_model=args.register_model,
-                                   time_budget_s=args.time_budget))
+                                   time_budget_s=args.time_budget, sampler=args.sampler,
+                                   objectives=args.objective or (), warm_start=args.warm_start))
     return 0
 
 
@@ -199,6 +200,19 @@ def _duration(text: str) -> float:
 
 
 _COUNT = _number(int, 1)
+
+
+def _objectives(text: str) -> tuple[tuple[str, str], ...]:
+    """An argparse type: METRIC:MODE[,METRIC:MODE...] as ((metric, mode), ...); mode min or max."""
+    objectives = []
+    for part in text.split(","):
+        metric, _, mode = part.strip().partition(":")
+        if not metric or mode not in ("min", "max"):
+            raise argparse.ArgumentTypeError(f"expected METRIC:min or METRIC:max, comma-separated, got {part!r}")
+        objectives.append((metric, mode))
+    if len({metric for metric, _ in objectives}) < len(objectives):
+        raise argparse.ArgumentTypeError(f"a metric given twice in {text!r}")
+    return tuple(objectives)
 _SEED = _number(int, 0, 2**32 - 1)  # numpy's and Optuna's seeds are unsigned 32-bit
 
 
@@ -352,6 +366,16 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--search", choices=list(offered), default="optuna", help=choices_help(offered))
     search.add_argument("--scheduler", choices=list(SCHEDULERS),
                         help=choices_help(SCHEDULERS, scheduler_default_note))
+    search.add_argument("--sampler", choices=list(SAMPLERS), default="tpe",
+                        help="--search optuna's sampler, seeded with --seed: " + choices_help(SAMPLERS))
+    search.add_argument("--objective", type=_objectives, metavar="METRIC:MODE[,METRIC:MODE...]",
+                        help="what the search optimises (default: the benchmark's metric); several, e.g. "
+                             "val_acc:max,epoch_time_s:min, make --search optuna a multi-objective search whose "
+                             "result is the Pareto front (the first one is what schedulers and the best trial use)")
+    search.add_argument("--warm-start", metavar="report|mlflow[:SEARCH]",
+                        help="report: the report's configurations run first; mlflow: the sampler starts from the "
+                             "finished trials of this benchmark's earlier searches in the MLflow store (mlflow:RUN_ID: "
+                             "of one search) (--search optuna)")
     search.add_argument("--dataset", choices=("folder",),
                         help="folder: the benchmark's recipe on your own images in --data-dir, DIR/<class>/<image> "
                              "(split by --set split=TRAIN/VAL/TEST, default 80/10/10) or "

@@ -16,8 +16,8 @@
 The package imports no Ray, torch or MLflow until a search runs (session.run_search): the CLI reads its tables.
 """
 
-from tunebench.search.methods import SCHEDULERS, SEARCHES
+from tunebench.search.methods import SAMPLERS, SCHEDULERS, SEARCHES
 from tunebench.search.options import SearchOptions
 from tunebench.search.plan import SearchPlan, plan_search
 
-__all__ = ["SCHEDULERS", "SEARCHES", "SearchOptions", "SearchPlan", "plan_search"]
+__all__ = ["SAMPLERS", "SCHEDULERS", "SEARCHES", "SearchOptions", "SearchPlan", "plan_search"]

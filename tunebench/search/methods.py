@@ -106,6 +106,26 @@ class Scheduler:
     build: Callable[["SearchPlan", "SearchOptions"], Any]
 
 
+@dataclass(frozen=True)
+class Sampler:
+    """How Optuna proposes configurations (--search optuna --sampler NAME); build(seed) -> an Optuna sampler."""
+
+    name: str
+    help: str
+    build: Callable[[int], Any]
+
+
+def _tpe(seed: int):
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+SAMPLERS: dict[str, Sampler] = {s.name: s for s in (
+    Sampler("tpe", "tree-structured Parzen estimator (the default)", _tpe),
+)}
+
+
 OPTUNA_DB = "optuna.db"
 
 

@@ -17,6 +17,9 @@ class SearchOptions:
     data_dir: Path
     search: str = "optuna"                # a name in methods.SEARCHES
     scheduler: str | None = None          # a name in methods.SCHEDULERS; None: the search method's default
+    sampler: str = "tpe"                  # --search optuna's sampler: a name in methods.SAMPLERS
+    objectives: tuple[tuple[str, str], ...] = ()  # (metric, min|max) per objective; (): the benchmark's metric
+    warm_start: str | None = None         # report | mlflow | mlflow:SEARCH (warm_start.py)
     num_samples: int | None = None
     max_epochs: int | None = None
     max_concurrent: int | None = None
@@ -45,5 +48,5 @@ class SearchOptions:
 
 
 # what a search was started with, saved in its search file: --resume plans it again from these
-SAVED = ("search", "scheduler", "num_samples", "max_epochs", "max_concurrent", "overrides", "seed", "smoke",
+SAVED = ("search", "scheduler", "sampler", "objectives", "warm_start", "num_samples", "max_epochs", "max_concurrent", "overrides", "seed", "smoke",
          "grace_period", "max_failures", "reuse_actors", "test", "dataset", "register_model", "log_models")
