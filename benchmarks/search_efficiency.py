@@ -1,4 +1,4 @@
-"""Benchmark 3, "search": how much of the report's grid ASHA + TPE (and coordinate search) need.
+"""Benchmark 3, "search": how much of the report's grid each search method needs to get near the grid's best.
 
 On a benchmark cheap enough to run the report's full grid at smoke scale on this machine (cnn-catsdogs: variant
 x color x augment = 12 configurations, real images in ../shared/data/dogs-vs-cats), for each seed:
@@ -6,10 +6,16 @@ x color x augment = 12 configurations, real images in ../shared/data/dogs-vs-cat
   1. `tunebench search --search grid` (FIFO): the baseline. Its total epochs (configurations x epochs) are the
      denominator, and its best validation accuracy over every epoch of every trial sets the target:
      target = grid best - tolerance (1 point).
-  2. `tunebench search --search optuna --scheduler asha --num-samples K`: TPE over exactly the grid's values
-     (every other key of the benchmark's Optuna space is fixed at its default with --set, the grid keys are
-     given as comma lists, which become Optuna choices).
-  3. `tunebench search --search coordinate`: the report's "keep the best, search the next".
+  2. every other method of METHODS (--methods picks some): Optuna with a scheduler (ASHA, HyperBand, BOHB's
+     HyperBand, median stopping) and a sampler (TPE, GP, random), TPE warm-started from the report's
+     configurations, and the report's coordinate search. All get the same budget: the same epochs per trial and,
+     where the method takes it, --num-samples = the grid's size; all search exactly the grid's values (every
+     other key of the benchmark's Optuna space is fixed at its default with --set, the grid keys are given as
+     comma lists, which become Optuna choices).
+
+PBT is not among them: it perturbs continuous hyperparameters of running trials (and copies the better trials'
+weights), and this grid (variant x colour x augmentation) has none to perturb; a model's variant cannot change
+under trained weights.
 
 Every epoch a search ran is read back from the MLflow store (the val_acc history of each trial run, with the
 driver's timestamps) and walked in completion-time order across all its trials: the search's cost is the number
@@ -18,17 +24,22 @@ total epochs. A search that never reaches the target is charged all its epochs a
 script also prints the coarser trial-level count (tunebench.reports.best_so_far_frame: a trial's epochs count
 only when the trial ends), the grid's own fraction in its fixed order, and each search's wall time.
 
-All three searches of a seed run with the same settings (--set), the same seed, their own --name, a temporary
---storage-path and one temporary sqlite MLflow store. The target is ASHA + TPE <= 0.30 of the grid's epochs.
+All searches of a seed run with the same settings (--set), the same seed, their own --name, a temporary
+--storage-path and one temporary sqlite MLflow store. A method whose flag this tunebench does not offer
+(`tunebench search --help`) stops the script before anything runs (--skip-unavailable drops it instead); a
+method that fails on a seed is reported and the others go on. The goal: the best method (by its worst seed)
+needs <= 0.25 of the grid's epochs on every seed.
 
-    .venv/bin/python benchmarks/search_efficiency.py [--seeds 0 1 2] [--quick]
+    .venv/bin/python benchmarks/search_efficiency.py [--seeds 0 1 2 3 4] [--methods asha-tpe coordinate] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,11 +52,30 @@ from benchmarks._common import SHARED, fmt_seconds, machine, ratio_line, run_log
 from tunebench.tracking import Tag  # noqa: E402
 
 METRIC = "val_acc"
-SEARCHES = {  # label -> extra CLI arguments
-    "grid": ["--search", "grid"],
-    "ASHA+TPE": ["--search", "optuna", "--scheduler", "asha"],
-    "coordinate": ["--search", "coordinate"],
-}
+
+
+@dataclass(frozen=True)
+class Method:
+    key: str            # --methods name, and part of the search's --name
+    label: str          # in the tables
+    args: tuple[str, ...]
+    samples: bool = True  # takes --num-samples (grid and coordinate run their own number of trials)
+
+
+_OPTUNA = ("--search", "optuna")
+METHODS: dict[str, Method] = {m.key: m for m in (
+    Method("grid", "grid", ("--search", "grid", "--scheduler", "fifo"), samples=False),
+    Method("asha-tpe", "ASHA+TPE", (*_OPTUNA, "--scheduler", "asha", "--sampler", "tpe")),
+    Method("hyperband-tpe", "HyperBand+TPE", (*_OPTUNA, "--scheduler", "hyperband", "--sampler", "tpe")),
+    Method("bohb", "BOHB", (*_OPTUNA, "--scheduler", "bohb", "--sampler", "tpe")),
+    Method("median-tpe", "median+TPE", (*_OPTUNA, "--scheduler", "median", "--sampler", "tpe")),
+    Method("asha-gp", "ASHA+GP", (*_OPTUNA, "--scheduler", "asha", "--sampler", "gp")),
+    Method("asha-random", "ASHA+random", (*_OPTUNA, "--scheduler", "asha", "--sampler", "random")),
+    Method("asha-tpe-warm", "ASHA+TPE warm", (*_OPTUNA, "--scheduler", "asha", "--sampler", "tpe",
+                                              "--warm-start", "report")),
+    Method("coordinate", "coordinate", ("--search", "coordinate", "--scheduler", "fifo"), samples=False),
+)}
+QUICK_METHODS = ("grid", "asha-tpe", "coordinate")
 
 
 @dataclass
@@ -70,6 +100,7 @@ class SearchResult:
     stopped_early: int = 0
     config_of: dict[str, str] = field(default_factory=dict)  # trial run id -> "base/rgb/none"
     repeats: set[str] = field(default_factory=set)           # trial runs of a configuration an earlier trial ran
+    error: str = ""                                          # why the search did not finish cleanly
 
     @property
     def repeat_epochs(self) -> int:
@@ -107,21 +138,29 @@ class SearchResult:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--methods", nargs="+", metavar="METHOD", choices=list(METHODS),
+                   help=f"the methods to run (the grid always runs: it sets the target); default all: "
+                        f"{', '.join(METHODS)} (--quick: {', '.join(QUICK_METHODS)})")
+    p.add_argument("--skip-unavailable", action="store_true",
+                   help="leave out, with a note, the methods whose flags this tunebench does not offer "
+                        "(default: stop before running anything)")
     p.add_argument("--quick", action="store_true",
-                   help="one seed (the first of --seeds), fewer epochs and images: a fast check of the script")
+                   help="one seed (the first of --seeds), fewer epochs and images, grid + ASHA+TPE + coordinate "
+                        "unless --methods: a fast check of the script")
     p.add_argument("--benchmark", default="cnn-catsdogs")
     p.add_argument("--data-dir", type=Path, default=SHARED / "data" / "dogs-vs-cats")
     p.add_argument("--epochs", type=int, help="epochs per trial (default 5; --quick 3)")
     p.add_argument("--num-samples", type=int,
-                   help="ASHA+TPE trials (default: the grid's size, so it may run as many trials as the grid)")
+                   help="trials of every method that takes --num-samples (default: the grid's size)")
     p.add_argument("--image-size", type=int, help="image side in pixels (default 32)")
     p.add_argument("--limit-per-class", help="at most this many images per class and split (default 250: 500 "
                                             "train, the whole 240-image val split; --quick 150)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--split", default="64/16/20", help="64/16/20 (default: the larger val split) or 80/10/10")
     p.add_argument("--tolerance", type=float, default=0.01, help="target = grid best val_acc - tolerance")
-    p.add_argument("--goal", type=float, default=0.30, help="the target fraction for ASHA+TPE")
+    p.add_argument("--goal", type=float, default=0.25,
+                   help="the goal: the best method's fraction of the grid's epochs on every seed")
     p.add_argument("--max-concurrent", type=int, default=2)
     p.add_argument("--work-dir", type=Path, help="keep storage, logs and the MLflow store here (default: a temp "
                                                  "folder, deleted at the end)")
@@ -130,10 +169,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.seeds = args.seeds[:1]
         args.epochs = args.epochs or 3
         args.limit_per_class = args.limit_per_class or "150"
+        args.methods = args.methods or list(QUICK_METHODS)
+    args.methods = ["grid", *(key for key in METHODS if key != "grid" and key in (args.methods or METHODS))]
     args.epochs = args.epochs or 5
     args.image_size = args.image_size or 32
     args.limit_per_class = args.limit_per_class or "250"
     return args
+
+
+def unavailable(methods: list[str]) -> dict[str, str]:
+    """{method: why} for the methods whose flag or flag value `tunebench search --help` does not offer."""
+    help_text = subprocess.run([venv_tool("tunebench"), "search", "--help"], capture_output=True, text=True,
+                               check=True).stdout
+    usage = help_text.split("\n\n", 1)[0]
+    choices = {flag: set(values.split(",")) for flag, values in re.findall(r"(--[\w-]+) \{([^}]*)\}", usage)}
+    missing = {}
+    for key in methods:
+        args = METHODS[key].args
+        for flag, value in zip(args[::2], args[1::2]):
+            if flag not in usage:
+                missing[key] = f"no {flag} in `tunebench search --help`"
+            elif flag in choices and value not in choices[flag]:
+                missing[key] = f"{flag} {value} not offered (choices: {', '.join(sorted(choices[flag]))})"
+            if key in missing:
+                break
+    return missing
 
 
 def search_settings(benchmark, args) -> list[str]:
@@ -197,30 +257,36 @@ def read_search(tracking_uri: str, experiment: str, result: SearchResult, keys: 
     return result
 
 
-def run_search(label: str, seed: int, args, sets: list[str], work: Path, tracking_uri: str) -> SearchResult:
-    name = f"se-{label.lower().replace('+', '-')}-s{seed}"
+def run_search(method: Method, seed: int, args, sets: list[str], work: Path, tracking_uri: str) -> SearchResult:
+    """Run one search; its result, with `error` set (and a log tail printed) when it did not finish cleanly."""
+    name = f"se-{method.key}-s{seed}"
     command = [venv_tool("tunebench"), "search", args.benchmark, "--data-dir", str(args.data_dir),
-               *SEARCHES[label], "--seed", str(seed), "--max-epochs", str(args.epochs),
+               *method.args, "--seed", str(seed), "--max-epochs", str(args.epochs),
                "--max-concurrent", str(args.max_concurrent), "--name", name,
                "--storage-path", str(work / "ray_results"), "--tracking-uri", tracking_uri]
-    if label == "ASHA+TPE":
+    if method.samples:
         command += ["--num-samples", str(args.num_samples)]
     command += ["--set", *sets]
     done = run_logged(command, work / "logs" / f"{name}.log")
-    result = SearchResult(label, seed, name, done.seconds)
-    if done.returncode != 0:
-        print(f"  {label} seed {seed}: tunebench exited {done.returncode}; log {done.log}:\n{done.tail()}",
-              flush=True)
+    result = SearchResult(method.label, seed, name, done.seconds)
+    if done.returncode == 0:
+        try:
+            read_search(tracking_uri, args.benchmark, result, args.grid_keys)
+        except Exception as e:  # noqa: BLE001 - reported as the method's error, the others go on
+            result.error = f"reading its MLflow runs failed: {type(e).__name__}: {e}"
+        if not result.error and result.failed_trials:
+            result.error = f"{result.failed_trials} trial(s) FAILED"
+        if not result.error and not result.epochs:
+            result.error = "no epoch logged"
     else:
-        read_search(tracking_uri, args.benchmark, result, args.grid_keys)
-    if done.returncode != 0 or result.failed_trials:
-        why = f"{result.failed_trials} trial(s) FAILED" if done.returncode == 0 else f"exit code {done.returncode}"
-        raise SystemExit(f"{label} seed {seed}: {why}; see {done.log}")
+        result.error = f"tunebench exited {done.returncode}"
+    if result.error:
+        print(f"seed {seed}  {method.label:<13}  ERROR: {result.error}; log {done.log}:\n{done.tail()}", flush=True)
     return result
 
 
-def describe(result: SearchResult, grid_total: int, target: float) -> tuple[float, bool]:
-    """Print one line for a search; returns (fraction of the grid's epochs, reached)."""
+def describe(result: SearchResult, grid_total: int, target: float) -> tuple[int, float, bool]:
+    """Print one line for a search; returns (epochs charged, fraction of the grid's epochs, reached)."""
     reached = result.epochs_to(target)
     cost = reached if reached is not None else result.total_epochs
     fraction = cost / grid_total
@@ -230,17 +296,83 @@ def describe(result: SearchResult, grid_total: int, target: float) -> tuple[floa
               else f"NOT REACHED: charged all {cost:>3} epochs = {fraction:.2f} of grid")
     label = "grid order" if result.label == "grid" else result.label
     repeats = f", {result.repeat_epochs} on repeats" if result.repeats else ""
-    print(f"seed {result.seed}  {label:<10}  {result.trials:>2} trials ({result.distinct_configs:>2} distinct, "
+    print(f"seed {result.seed}  {label:<13}  {result.trials:>2} trials ({result.distinct_configs:>2} distinct, "
           f"{result.stopped_early:>2} stopped early), {result.total_epochs:>3} epochs ({result.total_epochs / grid_total:.2f} "
           f"of grid{repeats}), best {METRIC} {result.best:.4f}; {status} (trial-level {trial_text}); "
           f"wall {fmt_seconds(result.wall_s)}", flush=True)
-    return fraction, reached is not None
+    return cost, fraction, reached is not None
+
+
+@dataclass
+class Outcome:
+    """One method on one seed."""
+    seed: int
+    fraction: float = float("nan")
+    reached: bool = False
+    epochs: int = 0        # epochs it ran in all
+    wall_s: float = 0.0
+    error: str = ""
+
+    def cell(self) -> str:
+        if self.error:
+            return "error"
+        return f"{self.fraction:.2f}" if self.reached else f"not reached: {self.fraction:.2f}"
+
+
+@dataclass
+class Summary:
+    label: str
+    outcomes: list[Outcome]
+
+    @property
+    def ok(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.error]
+
+    @property
+    def errors(self) -> int:
+        return len(self.outcomes) - len(self.ok)
+
+    @property
+    def missed(self) -> int:
+        return sum(not o.reached for o in self.ok)
+
+    @property
+    def mean(self) -> float:
+        return statistics.mean(o.fraction for o in self.ok) if self.ok else float("nan")
+
+    @property
+    def worst(self) -> Outcome | None:
+        """The seed with the largest fraction; a seed not reached counts as worse than any reached one."""
+        return max(self.ok, key=lambda o: (not o.reached, o.fraction), default=None)
+
+    def rank(self) -> tuple:
+        worst = self.worst
+        return (self.errors > 0, self.missed, worst.fraction if worst else float("inf"), self.mean)
+
+    def row(self, seeds: int) -> str:
+        worst = self.worst
+        if worst is None:
+            return f"| {self.label} | error | error | 0/{seeds} | – | – |"
+        worst_text = f"{worst.fraction:.2f} (seed {worst.seed}{', not reached' if not worst.reached else ''})"
+        errors = f", {self.errors} error{'s' if self.errors > 1 else ''}" if self.errors else ""
+        return (f"| {self.label} | {self.mean:.2f} | {worst_text} | {len(self.ok) - self.missed}/{seeds}{errors} | "
+                f"{statistics.mean(o.epochs for o in self.ok):.1f} | "
+                f"{fmt_seconds(statistics.mean(o.wall_s for o in self.ok))} |")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from search_spaces import get_benchmark
-    from tunebench.search import SearchOptions
+    from tunebench.search.options import SearchOptions
+
+    missing = unavailable(args.methods)
+    for key, why in missing.items():
+        print(f"method {key} ({METHODS[key].label}) is not available: {why}", flush=True)
+    if missing and (not args.skip_unavailable or "grid" in missing):
+        raise SystemExit(f"not available in this tunebench: {', '.join(missing)} (run --methods without them, or "
+                         f"--skip-unavailable)")
+    args.methods = [key for key in args.methods if key not in missing]
+    methods = [METHODS[key] for key in args.methods]
 
     benchmark = get_benchmark(args.benchmark)
     if not benchmark.grid:
@@ -251,9 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     sets = search_settings(benchmark, args)
     print(machine())
     print(f"benchmark {benchmark.name}: grid {' x '.join(f'{k}{list(v)}' for k, v in benchmark.grid.items())} = "
-          f"{size} configurations x {args.epochs} epochs; seeds {args.seeds}; ASHA+TPE {args.num_samples} samples, "
-          f"ASHA grace {SearchOptions.grace_period} epoch, reduction factor 3 (tunebench's), max_t {args.epochs}; "
-          f"--max-concurrent {args.max_concurrent}")
+          f"{size} configurations x {args.epochs} epochs; seeds {args.seeds}; methods "
+          f"{', '.join(m.label for m in methods)}; {args.num_samples} samples each (grid and coordinate: their "
+          f"own), max {args.epochs} epochs per trial; ASHA grace {SearchOptions.grace_period} epoch, reduction "
+          f"factor 3 (tunebench's); --max-concurrent {args.max_concurrent}")
+    for method in methods:
+        print(f"  {method.label:<13} {' '.join(method.args)}{' --num-samples ' + str(args.num_samples) if method.samples else ''}")
     print(f"--set {' '.join(sets)}")
     print(f"target: grid's best {METRIC} (max over every epoch of every trial) - {args.tolerance}; cost: epochs of "
           f"all trials in completion-time order up to the first epoch at or above it", flush=True)
@@ -262,12 +397,14 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     tracking_uri = f"sqlite:///{(work / 'mlruns.db').resolve()}"
     start = time.perf_counter()
-    fractions: dict[str, list[float]] = {label: [] for label in SEARCHES}
-    missed: dict[str, int] = {label: 0 for label in SEARCHES}
-    walls: dict[str, list[float]] = {label: [] for label in SEARCHES}
+    summaries = {m.key: Summary("grid (its own order)" if m.key == "grid" else m.label, []) for m in methods}
+    seed_rows: list[str] = []
     try:
         for seed in args.seeds:
-            grid = run_search("grid", seed, args, sets, work, tracking_uri)
+            grid = run_search(METHODS["grid"], seed, args, sets, work, tracking_uri)
+            if grid.error:
+                print(f"seed {seed}: the grid failed, no target: seed skipped", flush=True)
+                continue
             expected = size * args.epochs
             if grid.trials != size or grid.total_epochs != expected:
                 print(f"  warning: grid ran {grid.trials} trials / {grid.total_epochs} epochs, expected {size} / "
@@ -277,31 +414,52 @@ def main(argv: list[str] | None = None) -> int:
             cells = grid.cells_at(target)
             print(f"seed {seed}: grid best {METRIC} {grid.best:.4f} -> target {target:.4f}; grid total {grid_total} "
                   f"epochs; {len(cells)} of them at or above the target: {', '.join(cells)}", flush=True)
-            for result in (grid, *(run_search(label, seed, args, sets, work, tracking_uri)
-                                   for label in SEARCHES if label != "grid")):
-                fraction, reached = describe(result, grid_total, target)
-                fractions[result.label].append(fraction)
-                missed[result.label] += not reached
-                walls[result.label].append(result.wall_s)
+            outcomes = {}
+            for method in methods:
+                result = grid if method.key == "grid" else run_search(method, seed, args, sets, work, tracking_uri)
+                outcome = Outcome(seed, wall_s=result.wall_s, error=result.error)
+                if not result.error:
+                    _, outcome.fraction, outcome.reached = describe(result, grid_total, target)
+                    outcome.epochs = result.total_epochs
+                summaries[method.key].outcomes.append(outcome)
+                outcomes[method.key] = outcome
+            others = [outcomes[m.key].cell() for m in methods if m.key != "grid"]
+            seed_rows.append(f"| {seed} | {grid.best:.3f} → {target:.3f} | {' | '.join(others)} | "
+                             f"{outcomes['grid'].cell()} |")
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
         else:
             print(f"logs, Ray results and the MLflow store kept in {work}")
 
-    print()
-    for label in SEARCHES:  # grid: how soon the grid itself, in its fixed order, got there (for context)
-        flag = f", target not reached in {missed[label]}/{len(args.seeds)} seeds (charged all its epochs)" \
-            if missed[label] else ""
-        print(f"mean over {len(args.seeds)} seed(s): {'grid order' if label == 'grid' else label:<10} {statistics.mean(fractions[label]):.2f} of the grid's "
-              f"epochs (per seed: {', '.join(f'{f:.2f}' for f in fractions[label])}){flag}; mean wall "
-              f"{fmt_seconds(statistics.mean(walls[label]))}")
-    print(f"total wall time {fmt_seconds(time.perf_counter() - start)}")
-    asha, coordinate = statistics.mean(fractions["ASHA+TPE"]), statistics.mean(fractions["coordinate"])
-    note = lambda label: f" (not reached in {missed[label]}/{len(args.seeds)})" if missed[label] else ""  # noqa: E731
-    print(ratio_line("search", "ASHA+TPE needs", asha, f"of the grid's epochs (target <= {args.goal:.2f})"
-                     + note("ASHA+TPE"), f"coordinate {coordinate:.2f}{note('coordinate')}"))
-    return 0
+    seeds = len(seed_rows)
+    print(f"\nfraction of the grid's epochs up to the first epoch at or above the target, {seeds} seed(s) (not reached: "
+          f"charged all its epochs):\n")
+    print("| method | mean | worst seed | reached | mean epochs run | mean wall |")
+    print("|---|---|---|---|---|---|")
+    for method in methods:
+        print(summaries[method.key].row(seeds))
+    print(f"\n| seed | grid best → target | {' | '.join(m.label for m in methods if m.key != 'grid')} | grid order |")
+    print("|---|---|" + "---|" * len(methods))
+    print("\n".join(seed_rows))
+    print(f"\ntotal wall time {fmt_seconds(time.perf_counter() - start)}")
+
+    ranked = sorted((summaries[m.key] for m in methods if m.key != "grid"), key=Summary.rank)
+    failed = [s.label for s in summaries.values() if s.errors]
+    if ranked and ranked[0].worst is not None:
+        best = ranked[0]
+        worst = best.worst
+        met = best.errors == 0 and best.missed == 0 and worst.fraction <= args.goal + 1e-9
+        missed = f", not reached in {best.missed}/{seeds}" if best.missed else ""
+        rest = [f"mean {best.mean:.2f}"] + [
+            f"{s.label} worst {s.worst.fraction:.2f}{' (not reached in ' + str(s.missed) + ')' if s.missed else ''}"
+            for s in ranked[1:] if s.worst is not None]
+        print(ratio_line("search", f"the best method by its worst seed, {best.label}, needs", worst.fraction,
+                         f"of the grid's epochs on its worst seed (goal <= {args.goal:.2f} on every seed: "
+                         f"{'met' if met else 'not met'}{missed})", "; ".join(rest)))
+    if failed:
+        print(f"methods with errors: {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ For a from-scratch run use the report's lr: `--set weights=none lr=3e-3`. The re
 its own learning rate: `tunebench study resnet50-artworks`.
 """
 
-from tunebench.benchmark import Benchmark, tune
+from tunebench.benchmark import Benchmark, tune, when
 
 BENCHMARK = Benchmark(
     name="resnet50-artworks",
@@ -34,6 +34,9 @@ BENCHMARK = Benchmark(
         lr=tune.loguniform(1e-5, 1e-2),
         gamma=tune.uniform(0.5, 0.95),
     ),
+    # frozen stages of random weights train a head on random features: freeze_depth is searched with ImageNet
+    # weights only (0 elsewhere)
+    conditions=dict(freeze_depth=when(weights="imagenet")),
     # the report's values for fine-tuning (--search grid): freeze depth, then the modified network; its five
     # experiments, scratch included at its own lr, are the study (tunebench study resnet50-artworks)
     grid=dict(freeze_depth=(0, 5, 4), model=("resnet50", "resnet50-modified")),

@@ -45,7 +45,7 @@ def test_smoke_search_records_everything(ray_local, in_tmp, tracking_uri, caltec
     assert 0.0 <= parent.data.metrics["test_acc"] <= 1.0 and parent.data.metrics["test_loss"] > 0
 
     assert parent.data.tags["mlflow.note.content"].startswith(
-        "optuna search over lr, step_size, weight_decay, gamma (asha): 2 trials of at most 2 epochs, alexnet on "
+        "optuna (tpe) search over lr, step_size, weight_decay, gamma (asha): 2 trials of at most 2 epochs, alexnet on "
         "caltech101")
     assert len(children) == 2 == parent.data.metrics["trials"]
     # in MLflow's UI: trials named after their search and number, their swept values as the description

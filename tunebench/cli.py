@@ -84,6 +84,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     if b.grid:
         print("\nthe report's values (--search grid | coordinate, in this order):\n"
               + "\n".join(f"  {k}: {list(v)}" for k, v in b.grid.items()))
+    if b.conditions:
+        print("\nconditions (a key searched only where the others take these values, elsewhere its default):\n"
+              + "\n".join(f"  {k}: when {rule.describe()} (else {b.defaults[k]})" for k, rule in b.conditions.items()))
     if b.reference:
         from tunebench.reports import describe, format_value
 
@@ -213,6 +216,8 @@ def _objectives(text: str) -> tuple[tuple[str, str], ...]:
     if len({metric for metric, _ in objectives}) < len(objectives):
         raise argparse.ArgumentTypeError(f"a metric given twice in {text!r}")
     return tuple(objectives)
+
+
 _SEED = _number(int, 0, 2**32 - 1)  # numpy's and Optuna's seeds are unsigned 32-bit
 
 
@@ -369,13 +374,17 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--sampler", choices=list(SAMPLERS), default="tpe",
                         help="--search optuna's sampler, seeded with --seed: " + choices_help(SAMPLERS))
     search.add_argument("--objective", type=_objectives, metavar="METRIC:MODE[,METRIC:MODE...]",
-                        help="what the search optimises (default: the benchmark's metric); several, e.g. "
-                             "val_acc:max,epoch_time_s:min, make --search optuna a multi-objective search whose "
-                             "result is the Pareto front (the first one is what schedulers and the best trial use)")
+                        help="what the search optimises, any metric a trial reports each epoch (val_acc, val_loss, "
+                             "val_macro_f1, train_loss, epoch_time_s or epoch_seconds, images_per_s, model_mb, "
+                             "trainable_params, ...; default: the benchmark's metric); several, e.g. "
+                             "val_acc:max,epoch_time_s:min, make --search optuna a multi-objective search and end "
+                             "any search with the Pareto front of its trials (pareto_front.csv and .png). The first "
+                             "one is what schedulers, the results table and the best trial use; with several the "
+                             "default scheduler is fifo (ASHA would judge trials by the first alone)")
     search.add_argument("--warm-start", metavar="report|mlflow[:SEARCH]",
                         help="report: the report's configurations run first; mlflow: the sampler starts from the "
-                             "finished trials of this benchmark's earlier searches in the MLflow store (mlflow:RUN_ID: "
-                             "of one search) (--search optuna)")
+                             "finished trials of this benchmark's earlier searches in the MLflow store (mlflow:SEARCH: "
+                             "of one search, its run id or name) (--search optuna; report: random too)")
     search.add_argument("--dataset", choices=("folder",),
                         help="folder: the benchmark's recipe on your own images in --data-dir, DIR/<class>/<image> "
                              "(split by --set split=TRAIN/VAL/TEST, default 80/10/10) or "

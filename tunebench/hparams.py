@@ -178,7 +178,7 @@ def parse_overrides(pairs: list[str], known: Mapping[str, Any]) -> dict[str, lis
 
 def check_benchmark(benchmark: Any, origin: str) -> None:
     """A search-space file's values go through the checks `--set` applies: its defaults, grid, space and smoke
-    values, and its epochs; the message names the file and the key."""
+    values, the values its conditions name, and its epochs; the message names the file and the key."""
     from ray.tune.search.sample import Categorical, Domain, Integer
 
     def check(part: str, key: str, value: Any) -> None:
@@ -222,3 +222,7 @@ def check_benchmark(benchmark: Any, origin: str) -> None:
                 raise TunebenchError(f"{origin}: smoke {key}={value!r}: must be a whole number >= 1")
         elif key in benchmark.defaults:
             check("smoke", key, value)
+    for key, rule in benchmark.conditions.items():  # the keys exist (Benchmark checks); their values must be valid
+        for parent, values in rule.values:
+            for value in values:
+                check(f"conditions {key}: when", parent, value)

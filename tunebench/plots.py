@@ -23,7 +23,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator, MaxNLocator, NullFormatter
 
-from tunebench.reports import SUMMARY_ROWS
+from tunebench.reports import SUMMARY_ROWS, non_dominated
 from tunebench.trials import COMPLETED, EARLY_STOPPED, ERROR, NO_RESULT, STOPPED_BY_SCHEDULER
 
 DPI = 110
@@ -474,4 +474,48 @@ def draw_pair(trials: pd.DataFrame, params: tuple[str, str], metric: str) -> Fig
     ax.set_ylabel(second)
     ax.grid(alpha=0.3)
     fig.suptitle(title)
+    return fig
+
+
+def pareto_front(trials: pd.DataFrame, objectives: list[tuple[str, str]], path: Path) -> Path:
+    """Every trial at its objectives' values (its last reported ones), the Pareto front in colour and joined in the
+    first objective's order; two objectives: one panel, more: a panel per pair of them (the front is over all of
+    them, so in one pair a front trial can look beaten: it is better in another objective)."""
+    return _write(draw_pareto_front(trials, objectives), path)
+
+
+def draw_pareto_front(trials: pd.DataFrame, objectives: list[tuple[str, str]]) -> Figure:
+    metrics = [metric for metric, _ in objectives]
+    title = f"Pareto front over {', '.join(metrics)}"
+    if trials.empty or len(objectives) < 2 or not set(metrics) <= set(trials.columns):
+        return _no_data_figure(title)
+    values = trials[metrics].apply(pd.to_numeric, errors="coerce")
+    data = values.dropna()
+    if data.empty:
+        return _no_data_figure(title)
+    front = non_dominated(data, [mode for _, mode in objectives])
+    order = data[front].sort_values(metrics[0], ascending=objectives[0][1] == "min")
+    pairs = [(i, j) for i in range(len(metrics)) for j in range(i + 1, len(metrics))]
+    columns = min(3, len(pairs))
+    rows = math.ceil(len(pairs) / columns)
+    fig = Figure(layout="constrained", figsize=(5.2 * columns if len(pairs) > 1 else 6.5, 4.3 * rows + 0.4))
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    for ax, (i, j) in zip(axes, pairs):
+        (x, x_mode), (y, y_mode) = objectives[i], objectives[j]
+        ax.scatter(data.loc[~front, x], data.loc[~front, y], color="tab:grey", alpha=0.6, s=26,
+                   label=f"other trials ({int((~front).sum())})")
+        ax.plot(order[x], order[y], "o--", color="tab:red", markersize=7, lw=1, label=f"Pareto front ({len(order)})")
+        for axis_values, which in ((data[x], "x"), (data[y], "y")):
+            if _spans_decades(axis_values):
+                _log_scale(ax, which)
+        ax.set_xlabel(f"{x} ({'higher' if x_mode == 'max' else 'lower'} is better)")
+        ax.set_ylabel(f"{y} ({'higher' if y_mode == 'max' else 'lower'} is better)")
+        ax.grid(alpha=0.3)
+    for ax in axes[len(pairs):]:
+        ax.set_axis_off()
+    axes[0].legend(fontsize=8)
+    left_out = len(values) - len(data)
+    notes = ([f"{left_out} trials without every value left out"] if left_out else []) + (
+        [f"the front over all {len(metrics)}: in one pair a front trial can look beaten"] if len(pairs) > 1 else [])
+    fig.suptitle(title + (f"\n({'; '.join(notes)})" if notes else ""))
     return fig

@@ -4,6 +4,7 @@ experiment, and `report` rebuilds what it needs from the search's parent run."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from search_spaces import BENCHMARKS, get_benchmark
@@ -12,6 +13,7 @@ from tunebench.benchmark import Benchmark
 from tunebench.reports import parse_param, run_tag
 from tunebench.study_report import find_search
 from tunebench.tracking import Tag, Tracker
+from tunebench.trials import BEST_OF
 
 
 def _shipped_or_file(name: str) -> bool:
@@ -46,9 +48,18 @@ def report_benchmark(name: str, search: str, tracker: Tracker) -> Benchmark:
     parent, _ = find_search(tracker, benchmark, search)
     dataset = run_tag(parent, Tag.DATASET)
     if shipped:
-        return benchmark.on_dataset(dataset or None)
+        metric, mode = _recorded_metric(parent, benchmark.metric, benchmark.mode)
+        return replace(benchmark.on_dataset(dataset or None), metric=metric, mode=mode)
     epochs = parse_param(parent.get("params.epochs"))
+    metric, mode = _recorded_metric(parent, "val_acc", "max")
     return Benchmark(name=name, seed_report=run_tag(parent, Tag.SEED_REPORT) or "", dataset=dataset or "",
                      model=str(parse_param(parent.get("params.model")) or ""),
                      max_epochs=epochs if isinstance(epochs, int) and epochs >= 1 else 1, defaults={}, space={},
-                     metric=run_tag(parent, Tag.METRIC) or "val_acc", mode=run_tag(parent, Tag.MODE) or "max")
+                     metric=metric, mode=mode)
+
+
+def _recorded_metric(parent, metric: str, mode: str) -> tuple[str, str]:
+    """The metric and mode the search ranked its trials by (its tags: the benchmark's, or the first --objective),
+    where the report can rank by it: a trial run keeps a best value of the BEST_OF metrics only. Else the given."""
+    recorded, way = run_tag(parent, Tag.METRIC), run_tag(parent, Tag.MODE)
+    return (recorded, way) if recorded in BEST_OF and way in ("min", "max") else (metric, mode)

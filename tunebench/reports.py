@@ -406,3 +406,64 @@ def confusion_frame(predictions: pd.DataFrame, classes: Sequence[str] | None = N
                          dropna=False)
     matrix.index.name, matrix.columns.name = "true", "predicted"
     return matrix
+
+
+# --- several objectives (search --objective a:max,b:min): the Pareto front ---
+
+def parse_objectives(text: Any) -> tuple[tuple[str, str], ...]:
+    """A parent run's objectives tag ("val_acc:max,epoch_time_s:min") as ((metric, mode), ...); () when absent."""
+    if not isinstance(text, str):
+        return ()
+    pairs = [part.strip().rsplit(":", 1) for part in text.split(",")]
+    return tuple((pair[0], pair[1]) for pair in pairs if len(pair) == 2)
+
+
+def non_dominated(values: pd.DataFrame, modes: Sequence[str]) -> pd.Series:
+    """Which rows are on the Pareto front: no other row is at least as good in every objective and better in one.
+
+    `values` has one column per objective, `modes` says min or max for each, in column order. A row with a missing
+    value is not on the front and dominates no row (Optuna is told no values of such a trial); rows with equal
+    values are all on the front when none dominates them."""
+    import numpy as np
+
+    if len(modes) != values.shape[1]:
+        raise ValueError(f"{values.shape[1]} objective columns, {len(modes)} modes")
+    if any(mode not in ("min", "max") for mode in modes):
+        raise ValueError(f"modes are min or max, got {list(modes)}")
+    signs = np.array([-1.0 if mode == "max" else 1.0 for mode in modes])  # every objective minimised
+    points = values.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float) * signs
+    complete = ~np.isnan(points).any(axis=1) if len(points) else np.zeros(0, dtype=bool)
+    others = points[complete]
+    front = np.zeros(len(points), dtype=bool)
+    for i in np.flatnonzero(complete):
+        dominated = ((others <= points[i]).all(axis=1) & (others < points[i]).any(axis=1)).any()
+        front[i] = not dominated
+    return pd.Series(front, index=values.index, dtype=bool)
+
+
+def pareto_front(trials: pd.DataFrame, objectives: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """The trials (one row each, a column per objective) on the Pareto front over `objectives` ((metric, mode),
+    ...), best first by the first objective. An objective no trial has is a column of missing values: no front."""
+    metrics = [metric for metric, _ in objectives]
+    table = trials.assign(**{m: trials[m] if m in trials else float("nan") for m in metrics})
+    front = table[non_dominated(table[metrics], [mode for _, mode in objectives])]
+    return front.sort_values(metrics, ascending=[mode == "min" for _, mode in objectives],
+                             kind="stable").reset_index(drop=True)
+
+
+def objective_frame(trials: pd.DataFrame, objectives: Sequence[tuple[str, str]],
+                    swept: Sequence[str]) -> pd.DataFrame:
+    """One row per trial run of a search that told its searcher values (mlflow.search_runs rows: finished, not an
+    error): trial id, run id, the swept hyperparameters (typed) and each objective's last reported value (the run's
+    latest metric, its last epoch's)."""
+    if trials.empty:
+        return pd.DataFrame(columns=["trial", "run_id", *swept, *(m for m, _ in objectives)])
+    outcome = trials.get(tag(Tag.OUTCOME), pd.Series(None, index=trials.index, dtype=object))
+    told = trials[(trials["status"] == "FINISHED") & (outcome != ERROR)]
+    missing = pd.Series(float("nan"), index=told.index)
+    return pd.DataFrame({
+        "trial": told.get(tag(Tag.TRIAL), told["run_id"]), "run_id": told["run_id"],
+        **{key: told.get(f"params.{key}", pd.Series(None, index=told.index, dtype=object)).map(parse_param)
+           for key in swept},
+        **{metric: pd.to_numeric(told.get(f"metrics.{metric}", missing), errors="coerce") for metric, _ in objectives},
+    }).reset_index(drop=True)

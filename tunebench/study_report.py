@@ -22,7 +22,8 @@ from tunebench.benchmark import Benchmark
 from tunebench.reports import (CURVE_METRICS, IMPORTANCE_ADVISED_TRIALS, IMPORTANCE_MIN_TRIALS, accuracy_row_fixed,
                                best_hyperparameters, best_so_far_frame, confusion_frame, curves_frame, describe,
                                fill_best_from_histories, format_value, importances, matching_report_row,
-                               one_factor_slice, one_factor_table, trials_frame, varied_params)
+                               objective_frame, one_factor_slice, one_factor_table, pareto_front, parse_objectives,
+                               run_tag, trials_frame, varied_params)
 from tunebench.search.methods import SEARCHES
 from tunebench.tracking import Tag, Tracker, tag
 
@@ -52,15 +53,20 @@ def find_search(tracker: Tracker, benchmark: Benchmark, search: str) -> tuple[pd
 
 def _summary(benchmark: Benchmark, parent: pd.Series, trials: pd.DataFrame) -> Section:
     row, key, figure = matching_report_row(benchmark.reference, parent)
+    objectives = parse_objectives(run_tag(parent, Tag.OBJECTIVES))
+    sampler = run_tag(parent, Tag.SAMPLER)  # an optuna search's: "optuna (gp)"
     rows = {
         "benchmark": benchmark.name, "search": parent.get(tag(Tag.RUN_NAME)), "run id": parent["run_id"],
         "status": parent["status"], "algorithm": parent.get(tag(Tag.SEARCH)), "scheduler": parent.get(tag(Tag.SCHEDULER)),
         "trials": len(trials), "swept": str(parent.get("params.swept") or "").replace(",", ", "),
         "metric": f"{benchmark.metric} ({benchmark.mode})",
+        **({"objectives": ", ".join(f"{m} ({d})" for m, d in objectives)} if objectives else {}),
         f"best {benchmark.metric}": parent.get(f"metrics.best_{benchmark.metric}"),
         "test accuracy": parent.get("metrics.test_acc"), "test macro F1": parent.get("metrics.test_macro_f1"),
         "report row": row, "report's figure": f"{key} {figure:.4g}" if key else None,
     }
+    if sampler:
+        rows["algorithm"] = f"{rows['algorithm']} ({sampler})"
     rows["best hyperparameters"] = describe(best_hyperparameters(parent))
     table = pd.DataFrame({"": list(rows), "value": ["" if v is None or (isinstance(v, float) and pd.isna(v))
                                                     else format_value(v) for v in rows.values()]})
@@ -87,6 +93,7 @@ def build_sections(tracker: Tracker, benchmark: Benchmark, parent: pd.Series, tr
     histories = tracker.metric_histories(list(frame["run_id"]), tuple(dict.fromkeys((*CURVE_METRICS, metric))))
     frame = fill_best_from_histories(frame, histories)
     sections.append(_trials_section(frame, swept, metric, mode))
+    sections.extend(_pareto_sections(parent, trials, swept, folder))
     search = parent.get(tag(Tag.SEARCH))
     if swept:
         sections.extend(_one_factor_sections(frame, swept, metric, mode, folder) if one_factor_search(search)
@@ -120,6 +127,27 @@ def _trials_section(frame: pd.DataFrame, swept: list[str], metric: str, mode: st
              f"The same in every trial: {describe({k: frame[k].iloc[0] for k in constant})}." if constant else ""]
     return Section("Trials (best first)", " ".join(n for n in notes if n),
                    ranked[list(dict.fromkeys(columns))].head(TRIALS_SHOWN))
+
+
+def _pareto_sections(parent: pd.Series, trials: pd.DataFrame, swept: list[str], folder: Path) -> list[Section]:
+    """A search of several objectives: its Pareto front (the table and every trial's plot), from the trial runs'
+    last values of each objective."""
+    objectives = parse_objectives(run_tag(parent, Tag.OBJECTIVES))
+    if len(objectives) < 2:
+        return []
+    values = objective_frame(trials, objectives, swept)
+    front = pareto_front(values, objectives)
+    aims = ", ".join(f"{metric} ({mode})" for metric, mode in objectives)
+    text = (f"The search's objectives: {aims}. Each finished trial at its last reported values (what the searcher "
+            f"was told); on the front, the {len(front)} of {len(values)} that no other trial matches in every "
+            "objective and beats in one, best first by the first objective"
+            + (f" (the first {TRIALS_SHOWN} here)." if len(front) > TRIALS_SHOWN else "."))
+    if front.empty:
+        text = f"The search's objectives: {aims}. No finished trial reported every one of them: no front."
+    constant = [k for k in swept if k in values and values[k].astype(str).nunique() <= 1]
+    table = front.drop(columns=["run_id", *constant]).head(TRIALS_SHOWN)
+    return [Section("Pareto front", text, table,
+                    [plots.pareto_front(values, list(objectives), folder / "pareto_front.png")])]
 
 
 def _one_factor_sections(frame: pd.DataFrame, swept: list[str], metric: str, mode: str,

@@ -42,7 +42,10 @@ class Tag:
     OPTUNA_STUDY = "optuna_study"    # an optuna search: its study's name in that storage (the search's name)
     DATASET = "dataset"              # the registered dataset the search ran on (--dataset folder: the user's images)
     METRIC = "metric"                # the benchmark's metric and mode: `tunebench report` of a user's search reads
-    MODE = "mode"                    # them back when no shipped benchmark has its name
+    MODE = "mode"                    # them back when no shipped benchmark has its name (--objective: the first one)
+    SAMPLER = "sampler"              # an optuna search: its Optuna sampler (tpe, gp, cmaes, qmc, random)
+    OBJECTIVES = "objectives"        # a search given --objective: "val_acc:max,epoch_time_s:min" (several: a front)
+    WARM_START = "warm_start"        # a search given --warm-start: what it used ("report: 6 configurations")
     BEST_PREFIX = "best."            # + hyperparameter: the best trial's value
     BEST_TRIAL = "best_trial"
     BEST_CHECKPOINT = "best_checkpoint"
@@ -56,6 +59,7 @@ class Tag:
     EPOCHS_RUN = "epochs_run"
     ERROR = "error"
     ERROR_FILE = "error_file"
+    PBT_LINEAGE = "pbt_lineage"      # --scheduler pbt: each time the trial cloned another ("epoch 4: cloned ...")
 
 
 def tag(name: str) -> str:

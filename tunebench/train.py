@@ -266,6 +266,45 @@ class TrainingState:
             group["lr"] = group["initial_lr"] = lr
         self.scheduler.base_lrs = [lr for _ in self.optimizer.param_groups]
 
+    def apply(self, optim: OptimSettings, fit: FitSettings | None = None) -> None:
+        """A trial's own optimiser settings over a state loaded from a checkpoint. PBT continues a trial from another
+        trial's checkpoint, whose optimiser and LR schedule carry that trial's values: here the base learning rate
+        (each group's initial_lr and the schedule's base_lrs; stage 2 of a two-stage fit: fine_tune_lr when set)
+        with the current one where the schedule puts it at this epoch (under the new gamma), SGD's momentum, the
+        weight decay of the group that decays (_parameter_groups) and the schedule's gamma. A state of the same
+        settings (a resumed trial) is left exactly as it is."""
+        groups, schedule = self.optimizer.param_groups, self.scheduler
+        if isinstance(self.optimizer, torch.optim.SGD):
+            for group in groups:
+                group["momentum"] = optim.momentum
+        groups[0]["weight_decay"] = optim.weight_decay  # _parameter_groups: the first group decays, a second does not
+        if self.stage == 1:
+            base = KERAS_DEFAULT_LR[optim.optimizer] if optim.lr is None else optim.lr
+        else:
+            base = fit.fine_tune_lr if fit is not None else None  # None: the lr stage 2 started at stays
+        gamma = getattr(schedule, "gamma", None)  # ConstantLR has none
+        if all(base in (None, b) for b in schedule.base_lrs) and gamma in (None, optim.gamma):
+            return
+        if gamma is not None:
+            schedule.gamma = optim.gamma
+        schedule.base_lrs = [b if base is None else base for b in schedule.base_lrs]
+        factor = schedule.gamma ** self._decays(fit) if gamma is not None else 1.0
+        for group, b in zip(groups, schedule.base_lrs):
+            group["initial_lr"], group["lr"] = b, b * factor
+        schedule._last_lr = [group["lr"] for group in groups]
+
+    def _decays(self, fit: FitSettings | None) -> int:
+        """How many times the LR schedule has multiplied the learning rate by gamma since its base was set (the start,
+        or stage 2's start after frozen_epochs)."""
+        start = fit.frozen_epochs if self.stage == 2 and fit is not None and fit.frozen_epochs else 0
+        epoch = self.scheduler.last_epoch
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.StepLR):
+            size = self.scheduler.step_size
+            return epoch // size - start // size
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ExponentialLR):
+            return epoch - start
+        return 0
+
     @classmethod
     def create(cls, model: nn.Module, optim: OptimSettings, fit: FitSettings) -> "TrainingState":
         """A fresh state: the model, its optimiser and LR schedule, and early stopping when the fit asks for it."""

@@ -130,6 +130,7 @@ class TrialTrainable(tune.Trainable):
         self.best: list[dict[str, Any] | None] = [None] * len(self.fits)
         self.finished = [False] * len(self.fits)
         self.settings, self.splits, self.accel = settings, splits, accel
+        self.model_mb = model_mb(self.states[0].model)  # reported every epoch: --objective model_mb:min
         self.stage_tests: dict[int, list[dict[str, float]]] = {}  # stage -> per execution: the test split at its end
 
     def reset_config(self, new_config: dict[str, Any]) -> bool:
@@ -160,6 +161,7 @@ class TrialTrainable(tune.Trainable):
         report["epoch"] = max(m["epoch"] for m in self.latest)
         report["planned_epochs"] = self.epochs  # a two-stage fit may plan fewer than config["epochs"]
         report["node_id"] = self.node_id
+        report["model_mb"] = self.model_mb
         if len(self.fits) > 1:
             report["executions"] = len(self.fits)
             report.update({f"val_acc_execution_{i}": m["val_acc"] for i, m in enumerate(kept)})
@@ -204,6 +206,8 @@ class TrialTrainable(tune.Trainable):
             return
         for state, state_dict in zip(self.states, saved["executions"]):
             state.load_state_dict(state_dict)
+            # this trial's optimiser settings: PBT hands it another trial's checkpoint (a resumed trial: no change)
+            state.apply(self.settings.optim, self.settings.fit)
         self.latest, self.best, self.finished = saved["latest"], saved["best"], saved["finished"]
         self.stage_tests = saved.get("stage_tests", {})
         self._set_random_state(saved.get("random"))
@@ -220,9 +224,8 @@ class TrialTrainable(tune.Trainable):
         loss, targets, predictions, probabilities = predict(
             state.model, _loader(settings, splits, part, settings.fit.seed, device), Objective(settings.fit.binary),
             device, Acceleration.of(settings.accel, device), probabilities=True)
-        size = sum(t.numel() * t.element_size() for t in state.model.state_dict().values())
         return {f"{part}_loss": loss, **classification_metrics(targets, predictions, part), "epoch": state.epoch,
-                "model_mb": size / 2**20, "targets": targets.tolist(), "predictions": predictions.tolist(),
+                "model_mb": model_mb(state.model), "targets": targets.tolist(), "predictions": predictions.tolist(),
                 "probabilities": probabilities.tolist()}
 
     @staticmethod
@@ -254,6 +257,11 @@ class TrialTrainable(tune.Trainable):
 
 
 WEIGHTS_ONLY = "weights_only"
+
+
+def model_mb(model: torch.nn.Module) -> float:
+    """The model's size in MB (2**20 bytes): its parameters and buffers, as its state dict holds them."""
+    return sum(t.numel() * t.element_size() for t in model.state_dict().values()) / 2**20
 
 
 def _best_execution(executions: list[dict[str, Any]]) -> dict[str, Any]:

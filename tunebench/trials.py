@@ -9,8 +9,10 @@ from typing import Any, Mapping
 STAGE_TESTS = ("stage1_test_loss", "stage1_test_acc", "stage2_test_loss", "stage2_test_acc")
 """A two-stage trial's test split at the end of each stage (tunebench study scores it in the trial)."""
 EPOCH_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "val_macro_recall", "val_macro_f1", "lr",
-                 "trainable_params", "stage", "epoch_time_s", "images_per_s", "data_wait_frac", "feature_dim",
-                 *STAGE_TESTS)
+                 "trainable_params", "model_mb", "stage", "epoch_time_s", "images_per_s", "data_wait_frac",
+                 "feature_dim", *STAGE_TESTS)
+OBJECTIVE_ALIASES = {"epoch_seconds": "epoch_time_s", "model_size_mb": "model_mb"}
+"""Other names `search --objective` takes for a per-epoch metric (every EPOCH_METRICS name is one)."""
 EXECUTION_METRIC = "val_acc_execution_"  # + index: one per training of a configuration (executions > 1)
 EPOCH_KEY = "val_acc"  # every trainer reports it every epoch: its history says which epochs a run holds
 
@@ -26,6 +28,13 @@ STOPPED_BY_BUDGET = "stopped by the time budget"  # --time-budget ran out while 
 ERROR = "error"
 NO_RESULT = "no result"
 STOPPED_EARLY = (STOPPED_BY_SCHEDULER, EARLY_STOPPED)
+
+
+def objective_metric(name: str) -> str | None:
+    """The per-epoch metric an objective names (`search --objective NAME:MODE`; an alias resolved), None when a
+    trial reports no such metric."""
+    name = OBJECTIVE_ALIASES.get(name, name)
+    return name if name in EPOCH_METRICS else None
 
 
 def epoch_metrics(result: Mapping[str, Any]) -> dict[str, float]:

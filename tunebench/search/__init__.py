@@ -2,6 +2,7 @@
 
     options.py      SearchOptions: what the user asked
     methods.py      the search algorithms and schedulers (the CLI's choices and help come from these tables)
+    schedulers.py   the Ray Tune schedulers as built for a search (pbt's exploits recorded on the trial runs)
     plan.py         SearchPlan: the fixed config, what is swept, how many trials of how many epochs
     session.py      SearchSession: start or resume, then run (data, Ray, parent run, fit, finish)
     cluster.py      starting or joining Ray; the storage folder

@@ -46,6 +46,10 @@ class SearchOptions:
     log_models: bool = False              # every scored trial's model logged on its run (a study's rows)
     time_budget_s: float | None = None    # Ray Tune's time_budget_s: no trial starts after it, running ones stop
 
+    def __post_init__(self) -> None:
+        # a search file's JSON gives the objectives back as lists of lists: the same pairs again
+        object.__setattr__(self, "objectives", tuple((str(metric), str(mode)) for metric, mode in self.objectives))
+
 
 # what a search was started with, saved in its search file: --resume plans it again from these
 SAVED = ("search", "scheduler", "sampler", "objectives", "warm_start", "num_samples", "max_epochs", "max_concurrent", "overrides", "seed", "smoke",

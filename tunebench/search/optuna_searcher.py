@@ -1,4 +1,11 @@
-"""Optuna's TPE through Ray Tune, without training the same configuration twice, its study stored for Optuna's tools.
+"""Optuna's samplers through Ray Tune, without training the same configuration twice, its study stored for Optuna's
+tools.
+
+The sampler is Optuna's (methods.SAMPLERS: TPE by default, GP, CMA-ES, QMC, random), seeded when built. With several
+objectives (`search --objective val_acc:max,epoch_time_s:min`) the searcher is given lists of metrics and modes and
+its study has a direction per objective: each trial is told its last result's value of each objective (a trial
+missing one is pruned), Optuna learns nothing per epoch (its multi-objective trials take no intermediate values),
+and Tune's own single metric (the first objective, for schedulers and checkpoints) does not replace the lists.
 
 On a small categorical space (a report's values given as choices) TPE proposes configurations it has already
 seen: its first ten proposals are independent random draws. A trial's training is deterministic for its
@@ -24,6 +31,12 @@ Two studies, one job each:
   saved anything) starts its stored study again too. A study of the same name that another search wrote (its
   user attribute `ray_experiment`, the search's folder, differs) is left alone, with a warning.
 
+A benchmark's conditions (freeze_depth only with weights=imagenet) make the space define-by-run
+(conditional.ConditionalSpace): a conditioned key is suggested only where it is active. `--warm-start report`
+enqueues the report's configurations (Ray's points_to_evaluate: the first trials); `--warm-start mlflow` adds
+earlier searches' finished trials to the sampler's study as it is set up (`evaluated`; search.warm_start), and
+their configurations to the known results, so that none of them is trained again.
+
 Writing the stored study never stops a search: an error there is a warning, and the next write tries again.
 """
 
@@ -33,7 +46,7 @@ import json
 import pickle
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -41,6 +54,8 @@ from ray.air.constants import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
 from tunebench import console
+from tunebench.benchmark import Conditions
+from tunebench.search.conditional import ConditionalSpace
 
 RAY_TRIAL = "ray_trial_id"         # a stored trial's user attribute: the Ray Tune trial it stands for
 RAY_EXPERIMENT = "ray_experiment"  # the stored study's user attribute: the search's folder (Ray Tune's experiment)
@@ -53,24 +68,62 @@ class StudyOfAnotherSearch(Exception):
 
 class DistinctOptunaSearch(OptunaSearch):
     def __init__(self, *args: Any, attempts: int = 50, storage_url: str | None = None, experiment: str = "",
+                 conditions: Conditions | None = None, fixed: dict | None = None, evaluated: Sequence = (),
                  **kwargs: Any) -> None:
         self._storage_url = storage_url  # None: no stored study (a searcher built outside a search session)
         self._experiment = experiment    # the search's folder, which tells its study from another search's
+        # the benchmark's conditions on the swept keys (over the `fixed` config): a define-by-run space (_setup_study)
+        self._conditions, self._fixed = conditions, dict(fixed or {})
+        self._evaluated = list(evaluated)  # --warm-start mlflow: (swept values, value or values), told at setup
+        self.warm_trials = 0  # how many of them the sampler was told (inside this search's space)
         self._stored: StoredStudy | None = None
         self._refused = False
         super().__init__(*args, **kwargs)
         self._attempts = attempts
-        self._results: dict[str, float | None] = {}  # configuration -> its trial's final metric (None: running)
+        # configuration -> its trial's final metric, or the list of its objectives' (None: running)
+        self._results: dict[str, float | list[float] | None] = {}
         self._trial_keys: dict[str, str] = {}
 
     @staticmethod
     def _key(config: dict) -> str:
         return json.dumps(config, sort_keys=True, default=str)
 
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        """Tune's metric and mode (TuneConfig's: the first objective) unless the searcher has several objectives of
+        its own (a multi-objective study), which Tune's single metric would replace."""
+        if isinstance(self._metric, list):
+            metric, mode = None, None
+        return super().set_search_properties(metric, mode, config, **spec)
+
     def _setup_study(self, mode: Any) -> None:
-        super()._setup_study(mode)
+        if getattr(self, "_conditions", None) and isinstance(self._space, dict):
+            self._space = ConditionalSpace(self._space, self._fixed, self._conditions)
+        super()._setup_study(mode)  # --warm-start report: its points enqueued, the first trials
+        self._tell_evaluated()
         self._stored = None  # written from the searcher's trials at its first use (after a restore, if one follows)
         self._announce()
+
+    def _tell_evaluated(self) -> None:
+        """--warm-start mlflow: earlier searches' trials as finished trials of the sampler's study (the in-memory
+        one: the stored study holds this search's trials only), and as known results, so that a configuration they
+        ran is answered, not trained again. Once: a resumed searcher has them in its pickled study."""
+        for values, value in self._evaluated:
+            if isinstance(self._space, ConditionalSpace):
+                config, params = self._space.proposal(values)
+                distributions = self._space.distributions_of(params)
+            else:
+                config = params = {key: values[key] for key in self._space}
+                distributions = self._space
+            several = isinstance(value, (list, tuple))
+            try:
+                trial = optuna.trial.create_trial(params=params, distributions=distributions,
+                                                  **({"values": list(value)} if several else {"value": value}))
+                self._ot_study.add_trial(trial)
+            except ValueError:  # a value outside this space's distributions, or not as many values as objectives
+                continue
+            self._results[self._key(config)] = list(value) if several else value
+            self.warm_trials += 1
+        self._evaluated = []
 
     def _announce(self) -> None:
         """Where the study is, once, as the search starts (Tune sets a new searcher up; it restores a resumed one)."""
@@ -104,7 +157,9 @@ class DistinctOptunaSearch(OptunaSearch):
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         key = self._trial_keys.pop(trial_id, None)
-        value = None if error else (result or {}).get(self.metric)
+        value = None if error else self._value(result)
+        if value is None and isinstance(self.metric, list):
+            result = None  # an objective not reported: pruned (failed on error) rather than told half its values
         self._report_last(trial_id, result)
         if key is not None and value is not None:
             self._results[key] = value
@@ -113,6 +168,14 @@ class DistinctOptunaSearch(OptunaSearch):
         super().on_trial_complete(trial_id, result, error)
         if trial_id in self._ot_trials:
             self._store(lambda stored: stored.finish(trial_id, self._frozen(trial_id)))
+
+    def _value(self, result: dict | None) -> float | list[float] | None:
+        """What Optuna is told of a trial that ended: its last result's metric, or each objective's value (None when
+        one is missing)."""
+        if not isinstance(self.metric, list):
+            return (result or {}).get(self.metric)
+        values = [(result or {}).get(metric) for metric in self.metric]
+        return None if any(v is None for v in values) else values
 
     def _report_last(self, trial_id: str, result: dict | None) -> None:
         """The result a trial ends with as its last per-epoch value too: Tune hands a trial's last result (the
@@ -123,6 +186,16 @@ class DistinctOptunaSearch(OptunaSearch):
                 and value is not None and step not in self._frozen(trial_id).intermediate_values
                 and not self._frozen(trial_id).state.is_finished()):
             self._ot_trials[trial_id].report(value, step)
+
+    # --scheduler bohb: HyperBandForBOHB tells the searcher when it pauses a trial at a rung and lets it go on
+
+    def on_pause(self, trial_id: str) -> None:
+        """A paused trial is still a running trial of the study (Optuna has no paused state; its later epochs report
+        as usual). TuneBOHB takes a paused trial out of its own concurrency count; this searcher keeps none (Tune's
+        ConcurrencyLimiter counts live trials, paused ones included): nothing to do."""
+
+    def on_unpause(self, trial_id: str) -> None:
+        """See on_pause: the trial goes on as the same Optuna trial."""
 
     # the stored study
 
@@ -170,7 +243,7 @@ class DistinctOptunaSearch(OptunaSearch):
             pickle.dump(self.__getstate__(), file)
 
     def restore(self, checkpoint_path: str) -> None:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)  # as methods._optuna left it when the search started
+        optuna.logging.set_verbosity(console.library_log_level())  # as methods._optuna left it when the search started
         super().restore(checkpoint_path)
         self._stored = None
         self._announce()

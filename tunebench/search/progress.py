@@ -31,6 +31,7 @@ class Projection:
     asha: tuple[int, int] | None = None   # (grace period, reduction factor) when ASHA stops trials
     time_budget_s: float | None = None
     ends_at: float = 0.0                  # when the time budget runs out (time.time())
+    stopper: str = ""                     # another scheduler that stops trials early (hyperband, bohb, median)
 
     def expected_epochs(self) -> float:
         """Epochs per trial: every epoch, or what ASHA's rungs leave on average (a 1/reduction share of the trials
@@ -58,6 +59,8 @@ class Projection:
         if self.asha:
             expected = self.trials * self.expected_epochs() * epoch_s / self.slots
             text[0] += f", about {duration(expected)} with ASHA stopping the weaker trials as it should"
+        elif self.stopper:
+            text[0] += f" (at most: {self.stopper} stops the weaker trials early)"
         if self.time_budget_s:
             ends = time.strftime("%H:%M:%S", time.localtime(self.ends_at))
             text.append(f"--time-budget {duration(self.time_budget_s)}: no trial starts after {ends}, running ones "
@@ -78,27 +81,35 @@ class TrialProgress(Callback):
         self.projection, self.say = projection, say
         self.best: dict[str, tuple[float, int]] = {}  # trial id -> (best metric, its epoch)
         self.started: dict[str, float] = {}
+        self.retried: set[str] = set()  # trials that failed and start again from their checkpoint (--max-failures)
         self.ended = 0
         self.estimated = projection is None
 
     def __getstate__(self) -> dict:
         """Tuner.restore unpickles the callbacks: a resumed search estimates nothing again."""
-        return {**self.__dict__, "say": None, "estimated": True, "best": {}, "started": {}}
+        return {**self.__dict__, "say": None, "estimated": True, "best": {}, "started": {}, "retried": set()}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.say = console.say
+        self.__dict__.setdefault("retried", set())  # pickled by an earlier version
 
     def _label(self, trial) -> str:
         name = self.runs.names.get(trial.trial_id, trial.trial_id)
         return f"trial {name.removeprefix(self.runs.search_name + '-')}"
 
     def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
-        self.started[trial.trial_id] = time.monotonic()
+        if trial.trial_id in self.started and trial.trial_id not in self.retried:
+            return  # paused and started again (hyperband's rungs, pbt's turns): no line each time
+        self.retried.discard(trial.trial_id)
+        self.started.setdefault(trial.trial_id, time.monotonic())
         values = describe({k: trial.config[k] for k in self.swept if k in trial.config})
         done = (trial.last_result or {}).get("epoch")
         how = f"continues after epoch {done}" if done else "started"
         self.say(f"{self._label(trial)} ({trial.trial_id}) {how}" + (f": {values}" if values else ""))
+
+    def on_trial_recover(self, iteration: int, trials: list, trial, **info) -> None:
+        self.retried.add(trial.trial_id)  # its start again says where it continues
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
         value, epoch = result.get(self.metric), int(result.get("epoch", result.get("training_iteration", 0)))
@@ -139,9 +150,12 @@ class TrialProgress(Callback):
 def search_projection(plan, options, resources: tuple[float, float], asha: tuple[int, int] | None,
                       cluster: dict[str, Any]) -> Projection:
     """The estimate's inputs: trials at once from the cluster's CPUs and GPUs per trial and --max-concurrent."""
+    from tunebench.search.methods import SCHEDULERS
+
     cpus, gpus = resources
     by_gpus = int(cluster.get("GPU", 0) // gpus) if gpus else plan.num_samples
     slots = min(plan.num_samples, options.max_concurrent or plan.num_samples, int(cluster.get("CPU", 1) // cpus) or 1,
                 by_gpus)
+    stopper = plan.scheduler if SCHEDULERS[plan.scheduler].stops_trials and not asha else ""
     return Projection(plan.num_samples, plan.max_epochs, max(slots, 1), gpus > 0, asha, options.time_budget_s,
-                      time.time() + (options.time_budget_s or 0))
+                      time.time() + (options.time_budget_s or 0), stopper=stopper)

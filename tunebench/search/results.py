@@ -60,6 +60,8 @@ def finish(session: SearchSession, grid) -> str:
                              + (f"; first error: {str(first_error).strip().splitlines()[-1]}" if first_error else "")
                              + ("; the time budget ended the search before a trial finished an epoch (give it "
                                 "more time)" if session.budget_reached else ""))
+    if plan.multi_objective:
+        write_front(session, results_of)
     tracker.set_tags(parent, {f"{Tag.BEST_PREFIX}{key}": table[key].iloc[0] for key in plan.swept})
     test = evaluate_best(session, grid)
     tracker.log_metrics(parent, {**trial_totals(tracker.trials_of(session.experiment_id, parent)),
@@ -81,6 +83,37 @@ def finish(session: SearchSession, grid) -> str:
 
 SHOWN_ROWS = 10
 LEFT_OUT = ("val_macro_recall", "val_macro_f1")  # in results.csv, not on the screen
+PARETO_FILE = "pareto_front.csv"
+PARETO_PLOT = "pareto_front.png"
+
+
+def write_front(session: SearchSession, results: list) -> pd.DataFrame:
+    """A search of several objectives: the Pareto front of its trials over them, each trial at the values of its
+    last result (what its searcher was told; errored trials told none), printed, written to pareto_front.csv with
+    its plot pareto_front.png, both on the parent run. Returns the front."""
+    from tunebench import plots
+    from tunebench.reports import pareto_front
+
+    plan, say = session.plan, session.say
+    metrics = [metric for metric, _ in plan.objectives]
+    trials = pd.DataFrame([{"trial": _trial_id(r), **{key: (r.config or {}).get(key) for key in plan.swept},
+                            **{metric: (r.metrics or {}).get(metric) for metric in metrics}}
+                           for r in results if r.error is None], columns=["trial", *plan.swept, *metrics])
+    front = pareto_front(trials, plan.objectives)
+    folder = session.experiment_path
+    front.to_csv(folder / PARETO_FILE, index=False)
+    plots.pareto_front(trials, list(plan.objectives), folder / PARETO_PLOT)
+    for name in (PARETO_FILE, PARETO_PLOT):
+        session.tracker.log_artifact(session.parent, folder / name)
+    aims = ", ".join(f"{metric} ({mode})" for metric, mode in plan.objectives)
+    if front.empty:
+        say(f"\nPareto front over {aims}: no trial reported every objective")
+        return front
+    more = f"\n... {len(front) - SHOWN_ROWS} more in {PARETO_FILE}" if len(front) > SHOWN_ROWS else ""
+    say(f"\nPareto front over {aims}: {len(front)} of {len(trials)} trials\n(the trials no other trial matches in "
+        f"every objective and beats in one)\n"
+        + front.head(SHOWN_ROWS).to_string(index=False, float_format="%.4g") + more)
+    return front
 
 
 def shown(table: pd.DataFrame) -> str:

@@ -15,9 +15,10 @@ from tunebench.search import tuner
 from tunebench.search.cluster import check_reachable, init_ray, new_run_folder, storage_folder
 from tunebench.search.methods import optuna_tags
 from tunebench.search.options import SAVED, SearchOptions
-from tunebench.search.plan import SearchPlan, plan_search
+from tunebench.search.plan import SearchPlan, plan_search, with_objective
 from tunebench.search.record import SEARCH_FILE, SearchRecord, find_search
 from tunebench.search.results import finish, interrupted
+from tunebench.search.warm_start import warm_start
 from tunebench.tracking import Tag, Tracker
 
 
@@ -63,9 +64,11 @@ class SearchSession:
         _trainable(benchmark)  # a user file's unknown trainer: an error before anything starts
         benchmark = benchmark.on_dataset(options.dataset)
         plan = plan_search(benchmark, options)
+        benchmark = with_objective(benchmark, plan)
         if benchmark.dataset == "folder":  # --dataset folder, or a search-space file's
             check_recipe_fits(benchmark, plan, options.data_dir)
         tracker = open_stores(options)
+        plan.warm = warm_start(benchmark, plan, options, tracker, say)  # --warm-start: what it starts from, said
         folder = new_run_folder(options, benchmark.name, SEARCH_FILE, "search")
         return cls(benchmark, options, plan, folder, tracker, say)
 
@@ -80,6 +83,7 @@ class SearchSession:
         if record.options:
             plan = plan_search(benchmark, options)
             plan.config = record.config  # with what the trials' device runs, as recorded at the start
+            benchmark = with_objective(benchmark, plan)
         else:  # a search file of tunebench 0.1.0 before the options were saved: Ray Tune's state has the rest
             plan = SearchPlan(record.config, dict.fromkeys(record.swept), record.search, record.scheduler,
                               record.num_samples, record.max_epochs)
@@ -99,7 +103,7 @@ class SearchSession:
             fitting = self.tuner()
             samples = f"{'at most ' if self.plan.method.may_end_early else ''}{self.plan.num_samples} samples"
             budget = f" within {console.duration(self.options.time_budget_s)}" if self.options.time_budget_s else ""
-            self.say(f"search {self.name}: {self.plan.search} + {self.plan.scheduler}, {samples} x "
+            self.say(f"search {self.name}: {self.plan.label} + {self.plan.scheduler}, {samples} x "
                      f"{self.plan.max_epochs} epochs{budget}; MLflow run {self.parent} in experiment "
                      f"'{self.benchmark.name}' at {self.options.tracking_uri}\n"
                      f"  trials and checkpoints: {self.experiment_path}\n"
@@ -189,14 +193,20 @@ class SearchSession:
                 Tag.GIT_COMMIT: git_commit(), Tag.VERSION: tunebench.__version__,
                 Tag.SEED_REPORT: self.benchmark.seed_report, Tag.RAY_EXPERIMENT: str(self.experiment_path),
                 Tag.SMOKE: self.options.smoke, Tag.DATASET: self.benchmark.dataset, Tag.METRIC: self.benchmark.metric,
-                Tag.MODE: self.benchmark.mode, Tag.NOTE: self._description(), **optuna_tags(self)}
+                Tag.MODE: self.benchmark.mode, Tag.NOTE: self._description(), **optuna_tags(self),
+                **({Tag.SAMPLER: self.plan.sampler} if self.plan.search == "optuna" else {}),
+                **({Tag.OBJECTIVES: ",".join(f"{m}:{d}" for m, d in self.plan.objectives)} if self.plan.objectives
+                   else {}),
+                **({Tag.WARM_START: self.plan.warm.note} if self.plan.warm else {})}
 
     def _description(self) -> str:
         """What the search is, in a line: the parent run's description in MLflow's UI."""
         plan, benchmark = self.plan, self.benchmark
         swept = f" over {', '.join(plan.swept)}" if plan.swept else ""
-        return (f"{plan.search} search{swept} ({plan.scheduler}): {plan.num_samples} trials of at most "
-                f"{plan.max_epochs} epochs, {benchmark.model} on {benchmark.dataset}"
+        aims = ", ".join(f"{metric} ({mode})" for metric, mode in plan.objectives)
+        objectives = f", objective{'s' * plan.multi_objective} {aims}" if plan.objectives else ""
+        return (f"{plan.label} search{swept} ({plan.scheduler}): {plan.num_samples} trials of at most "
+                f"{plan.max_epochs} epochs, {benchmark.model} on {benchmark.dataset}{objectives}"
                 + (f" (report {benchmark.seed_report})" if benchmark.reference else "")
                 + (", smoke" if self.options.smoke else ""))
 
@@ -210,6 +220,8 @@ class SearchSession:
         if self.resumed:
             self.say(f"resuming search {self.name} (MLflow run {self.parent}): it was stopped before Ray Tune saved "
                      f"its state, so its trials start again")
+            self.plan.warm = warm_start(self.benchmark, self.plan, self.options, self.tracker, self.say,
+                                        exclude=(self.parent,))  # a new searcher: its warm start again
         return tuner.build_tuner(self)
 
 

@@ -8,6 +8,7 @@ from tunebench import console
 from tunebench.search.callbacks import InterruptWatch, KeepBestWeights, TrialRuns
 from tunebench.search.methods import SCHEDULERS, asha_rungs
 from tunebench.search.progress import TrialProgress, search_projection
+from tunebench.search.schedulers import LineagePBT
 
 if TYPE_CHECKING:
     from tunebench.search.session import SearchSession
@@ -24,7 +25,13 @@ def build_tuner(session: SearchSession):
     benchmark, plan, options = session.benchmark, session.plan, session.options
     # the session's name and storage folder: the optuna study's name and place
     session.searcher = plan.method.searcher(plan, replace(options, name=session.name, storage_path=session.storage))
-    runs = TrialRuns(session.tracker, session.experiment_id, session.parent, session.part, tuple(plan.swept))
+    scheduler = SCHEDULERS[plan.scheduler].build(plan, options)
+    pbt = isinstance(scheduler, LineagePBT)
+    # pbt changes a trial's swept keys as it trains: its continuous ones perturbed, the others the donor's
+    runs = TrialRuns(session.tracker, session.experiment_id, session.parent, session.part, tuple(plan.swept),
+                     tuple(plan.swept) if pbt else ())
+    if pbt:
+        scheduler.runs = runs  # each exploit recorded on the exploiting trial's run
     projection = None if session.part else search_projection(plan, options, session.resources,
                                                              asha_rungs(plan, options), ray.cluster_resources())
     progress = TrialProgress(runs, tuple(plan.swept), benchmark.metric, benchmark.mode, plan.max_epochs,
@@ -32,7 +39,7 @@ def build_tuner(session: SearchSession):
     return tune.Tuner(
         _trainable(session), param_space=plan.param_space(),
         tune_config=tune.TuneConfig(metric=benchmark.metric, mode=benchmark.mode, search_alg=session.searcher,
-                                    scheduler=SCHEDULERS[plan.scheduler].build(plan, options),
+                                    scheduler=scheduler,
                                     num_samples=plan.num_samples, max_concurrent_trials=options.max_concurrent,
                                     time_budget_s=options.time_budget_s, trial_dirname_creator=trial_dirname,
                                     reuse_actors=options.reuse_actors and _can_reuse(session.trainable)),
