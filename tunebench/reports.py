@@ -410,6 +410,16 @@ def confusion_frame(predictions: pd.DataFrame, classes: Sequence[str] | None = N
 
 # --- several objectives (search --objective a:max,b:min): the Pareto front ---
 
+def objectives_tag(objectives: Sequence[tuple[str, str]]) -> str:
+    """A search's objectives as its parent run's tag: "val_acc:max,epoch_time_s:min" (parse_objectives reads it)."""
+    return ",".join(f"{metric}:{mode}" for metric, mode in objectives)
+
+
+def describe_objectives(objectives: Sequence[tuple[str, str]]) -> str:
+    """Objectives as the search's lines and the report say them: "val_acc (max), epoch_time_s (min)"."""
+    return ", ".join(f"{metric} ({mode})" for metric, mode in objectives)
+
+
 def parse_objectives(text: Any) -> tuple[tuple[str, str], ...]:
     """A parent run's objectives tag ("val_acc:max,epoch_time_s:min") as ((metric, mode), ...); () when absent."""
     if not isinstance(text, str):

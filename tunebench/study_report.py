@@ -21,8 +21,8 @@ from tunebench import TunebenchError, plots
 from tunebench.benchmark import Benchmark
 from tunebench.reports import (CURVE_METRICS, IMPORTANCE_ADVISED_TRIALS, IMPORTANCE_MIN_TRIALS, accuracy_row_fixed,
                                best_hyperparameters, best_so_far_frame, confusion_frame, curves_frame, describe,
-                               fill_best_from_histories, format_value, importances, matching_report_row,
-                               objective_frame, one_factor_slice, one_factor_table, pareto_front, parse_objectives,
+                               describe_objectives, fill_best_from_histories, format_value, importances,
+                               matching_report_row, objective_frame, one_factor_slice, one_factor_table, pareto_front, parse_objectives,
                                run_tag, trials_frame, varied_params)
 from tunebench.search.methods import SEARCHES
 from tunebench.tracking import Tag, Tracker, tag
@@ -60,7 +60,7 @@ def _summary(benchmark: Benchmark, parent: pd.Series, trials: pd.DataFrame) -> S
         "status": parent["status"], "algorithm": parent.get(tag(Tag.SEARCH)), "scheduler": parent.get(tag(Tag.SCHEDULER)),
         "trials": len(trials), "swept": str(parent.get("params.swept") or "").replace(",", ", "),
         "metric": f"{benchmark.metric} ({benchmark.mode})",
-        **({"objectives": ", ".join(f"{m} ({d})" for m, d in objectives)} if objectives else {}),
+        **({"objectives": describe_objectives(objectives)} if objectives else {}),
         f"best {benchmark.metric}": parent.get(f"metrics.best_{benchmark.metric}"),
         "test accuracy": parent.get("metrics.test_acc"), "test macro F1": parent.get("metrics.test_macro_f1"),
         "report row": row, "report's figure": f"{key} {figure:.4g}" if key else None,
@@ -137,7 +137,7 @@ def _pareto_sections(parent: pd.Series, trials: pd.DataFrame, swept: list[str], 
         return []
     values = objective_frame(trials, objectives, swept)
     front = pareto_front(values, objectives)
-    aims = ", ".join(f"{metric} ({mode})" for metric, mode in objectives)
+    aims = describe_objectives(objectives)
     text = (f"The search's objectives: {aims}. Each finished trial at its last reported values (what the searcher "
             f"was told); on the front, the {len(front)} of {len(values)} that no other trial matches in every "
             "objective and beats in one, best first by the first objective"

@@ -92,7 +92,7 @@ def write_front(session: SearchSession, results: list) -> pd.DataFrame:
     last result (what its searcher was told; errored trials told none), printed, written to pareto_front.csv with
     its plot pareto_front.png, both on the parent run. Returns the front."""
     from tunebench import plots
-    from tunebench.reports import pareto_front
+    from tunebench.reports import describe_objectives, pareto_front
 
     plan, say = session.plan, session.say
     metrics = [metric for metric, _ in plan.objectives]
@@ -105,7 +105,7 @@ def write_front(session: SearchSession, results: list) -> pd.DataFrame:
     plots.pareto_front(trials, list(plan.objectives), folder / PARETO_PLOT)
     for name in (PARETO_FILE, PARETO_PLOT):
         session.tracker.log_artifact(session.parent, folder / name)
-    aims = ", ".join(f"{metric} ({mode})" for metric, mode in plan.objectives)
+    aims = describe_objectives(plan.objectives)
     if front.empty:
         say(f"\nPareto front over {aims}: no trial reported every objective")
         return front

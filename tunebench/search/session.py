@@ -11,6 +11,7 @@ from typing import Any, Callable
 import tunebench
 from tunebench import TunebenchError, console
 from tunebench.benchmark import Benchmark
+from tunebench.reports import describe_objectives, objectives_tag
 from tunebench.search import tuner
 from tunebench.search.cluster import check_reachable, init_ray, new_run_folder, storage_folder
 from tunebench.search.methods import optuna_tags
@@ -195,7 +196,7 @@ class SearchSession:
                 Tag.SMOKE: self.options.smoke, Tag.DATASET: self.benchmark.dataset, Tag.METRIC: self.benchmark.metric,
                 Tag.MODE: self.benchmark.mode, Tag.NOTE: self._description(), **optuna_tags(self),
                 **({Tag.SAMPLER: self.plan.sampler} if self.plan.search == "optuna" else {}),
-                **({Tag.OBJECTIVES: ",".join(f"{m}:{d}" for m, d in self.plan.objectives)} if self.plan.objectives
+                **({Tag.OBJECTIVES: objectives_tag(self.plan.objectives)} if self.plan.objectives
                    else {}),
                 **({Tag.WARM_START: self.plan.warm.note} if self.plan.warm else {})}
 
@@ -203,7 +204,7 @@ class SearchSession:
         """What the search is, in a line: the parent run's description in MLflow's UI."""
         plan, benchmark = self.plan, self.benchmark
         swept = f" over {', '.join(plan.swept)}" if plan.swept else ""
-        aims = ", ".join(f"{metric} ({mode})" for metric, mode in plan.objectives)
+        aims = describe_objectives(plan.objectives)
         objectives = f", objective{'s' * plan.multi_objective} {aims}" if plan.objectives else ""
         return (f"{plan.label} search{swept} ({plan.scheduler}): {plan.num_samples} trials of at most "
                 f"{plan.max_epochs} epochs, {benchmark.model} on {benchmark.dataset}{objectives}"
