@@ -6,6 +6,8 @@ before anything starts."""
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -243,3 +245,66 @@ def test_pbt_lineage_on_a_trial_run_survives_a_resume(tracking_uri):
     history = sorted(client.get_metric_history(run.info.run_id, "hp_lr"), key=lambda m: m.timestamp)
     assert [(m.step, m.value) for m in history] == [(1, 0.01), (2, 0.01), (2, 0.12)]
     assert [m.value for m in client.get_metric_history(run.info.run_id, "hp_step_size")] == [5, 5, 5]
+
+
+class _Timed(tune.Trainable):
+    """A trial whose epochs and saves take set times (config step_s, save_s; stop_at: it reports done there), its
+    score its rank plus its epoch: PBT's timing and quantiles known in advance."""
+
+    def setup(self, config):
+        self.epoch = 0
+
+    def step(self):
+        time.sleep(self.config["step_s"])
+        self.epoch += 1
+        return {"score": self.config["rank"] + self.epoch,
+                "done": self.epoch >= self.config.get("stop_at", 99)}
+
+    def save_checkpoint(self, checkpoint_dir):
+        time.sleep(self.config["save_s"])
+        Path(checkpoint_dir, "epoch").write_text(str(self.epoch))
+
+    def load_checkpoint(self, checkpoint_dir):
+        self.epoch = int(Path(checkpoint_dir, "epoch").read_text())
+
+
+def _pbt_run(tmp_path, timings: dict[int, dict], epochs: int):
+    """Synchronous LineagePBT over four _Timed trials (rank 3 best) on 2 CPUs, tunebench's checkpoint settings
+    (every epoch, the best and the latest kept); a search that would hang ends after 400 s."""
+    from tunebench.search.schedulers import LineagePBT
+
+    scheduler = LineagePBT(time_attr="training_iteration", perturbation_interval=1, quantile_fraction=0.25,
+                           hyperparam_mutations={"lr": tune.uniform(0.1, 0.9)}, synch=True)
+    tuner = tune.Tuner(
+        _Timed, param_space={"lr": 0.5, "rank": tune.grid_search([0, 1, 2, 3]),
+                             **{k: tune.sample_from(lambda spec, k=k: timings[spec.config.rank][k])
+                                for k in ("step_s", "save_s", "stop_at")}},
+        tune_config=tune.TuneConfig(metric="score", mode="max", scheduler=scheduler, time_budget_s=400),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), stop={"training_iteration": epochs}, verbose=0,
+                                  checkpoint_config=tune.CheckpointConfig(
+                                      checkpoint_frequency=1, num_to_keep=1, checkpoint_score_attribute="score",
+                                      checkpoint_score_order="max")))
+    return tuner.fit()
+
+
+def test_synchronous_pbt_clones_a_top_trial_still_saving_its_pause_without_losing_its_checkpoint(ray_local,
+                                                                                                  tmp_path):
+    """The top trial (rank 3) pauses at the sync point and takes 2.5 s to save; the last one (rank 2) reaches the
+    point about 0.6 s later and PBT perturbs the population while that save runs. The top trial is cloned from that save, once:
+    every trial goes on to the last epoch (Ray's PBT had it save a second time, and the trial later failed to
+    restore a checkpoint Tune had deleted)."""
+    timings = {0: dict(step_s=0.1, save_s=0.1, stop_at=99), 1: dict(step_s=0.1, save_s=0.1, stop_at=99),
+               2: dict(step_s=1.2, save_s=0.1, stop_at=99), 3: dict(step_s=0.6, save_s=2.5, stop_at=99)}
+    results = _pbt_run(tmp_path, timings, epochs=3)
+    assert not results.errors, results.errors
+    assert sorted(r.metrics["training_iteration"] for r in results) == [3, 3, 3, 3]
+
+
+def test_synchronous_pbt_goes_on_when_the_trial_the_others_wait_for_stops_early(ray_local, tmp_path):
+    """The slowest trial stops at its first epoch (patience, a time budget) while the others wait paused at the
+    sync point: no result comes from it there, and the others go on (Ray's PBT waited for it for ever)."""
+    timings = {0: dict(step_s=0.1, save_s=0.1, stop_at=99), 1: dict(step_s=0.1, save_s=0.1, stop_at=99),
+               2: dict(step_s=0.1, save_s=0.1, stop_at=99), 3: dict(step_s=1.5, save_s=0.1, stop_at=1)}
+    results = _pbt_run(tmp_path, timings, epochs=2)
+    assert not results.errors, results.errors
+    assert sorted(r.metrics["training_iteration"] for r in results) == [1, 2, 2, 2]

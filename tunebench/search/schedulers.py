@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ray.air.constants import TRAINING_ITERATION
-from ray.train._internal.session import _TrainingResult
+from ray.train._internal.session import _FutureTrainingResult, _TrainingResult
 from ray.tune import Checkpoint
+from ray.tune.experiment import Trial
 from ray.tune.schedulers import (ASHAScheduler, FIFOScheduler, HyperBandForBOHB, HyperBandScheduler,
                                  MedianStoppingRule, PopulationBasedTraining)
 from ray.tune.search.sample import Float
@@ -157,12 +158,43 @@ class LineagePBT(PopulationBasedTraining):
         + the interval) and the trials' latest time; a resumed search (a fresh scheduler, its trials restored past
         its first perturbation time) lands on the trials' time, where Ray runs no paused trial again: a hang."""
         decision = super().on_trial_result(tune_controller, trial, result)
-        if self._synch:
-            times = [self._trial_state[t].last_train_time for t in tune_controller.get_live_trials()
-                     if t in self._trial_state]
-            if times and min(times) >= self._next_perturbation_sync:
-                self._next_perturbation_sync = max(times) + self._perturbation_interval
+        self._keep_sync_ahead(tune_controller)
         return decision
+
+    def on_trial_complete(self, tune_controller, trial, result: dict) -> None:
+        """A trial that ends before the others reach the sync point (stopped early: patience, --time-budget) sends
+        no result there: when the others are all waiting for it, they go on without this perturbation."""
+        super().on_trial_complete(tune_controller, trial, result)
+        self._keep_sync_ahead(tune_controller, trial)
+
+    def on_trial_error(self, tune_controller, trial) -> None:
+        """As on_trial_complete, for a trial that failed for good (its retries spent)."""
+        super().on_trial_error(tune_controller, trial)
+        self._keep_sync_ahead(tune_controller, trial)
+
+    def _keep_sync_ahead(self, tune_controller, ended=None) -> None:
+        """Synchronous PBT runs a paused trial again only while it is behind the next sync point: once every live
+        trial has reached it with none left to report there, the point moves one interval past them."""
+        if not self._synch:
+            return
+        times = [self._trial_state[t].last_train_time for t in tune_controller.get_live_trials()
+                 if t in self._trial_state and t is not ended]
+        if times and min(times) >= self._next_perturbation_sync:
+            self._next_perturbation_sync = max(times) + self._perturbation_interval
+
+    def _checkpoint_or_exploit(self, trial, tune_controller, upper_quantile, lower_quantile) -> None:
+        """A top trial whose pause is still saving (Tune marks it paused once its checkpoint is written) is cloned
+        from that checkpoint, as Ray's PBT does for a paused one. Ray would have it save again: Tune drops that
+        second save when the pause stops the actor, its checkpoint index falls behind, and the trial's next
+        checkpoint is written over the folder the clone was taken from, which Tune then deletes as an older
+        checkpoint of the trial (seen on a loaded machine: 'Could not recover from checkpoint as it does not exist
+        on storage anymore')."""
+        saving = trial.temporary_state.saving_to
+        if trial in upper_quantile and trial.status != Trial.PAUSED and isinstance(saving, _FutureTrainingResult):
+            self._trial_state[trial].last_checkpoint = saving
+            self._num_checkpoints += 1
+            return
+        super()._checkpoint_or_exploit(trial, tune_controller, upper_quantile, lower_quantile)
 
     def _get_new_config(self, trial, trial_to_clone) -> tuple[dict, dict]:
         new_config, operations = super()._get_new_config(trial, trial_to_clone)
