@@ -248,8 +248,8 @@ def test_pbt_lineage_on_a_trial_run_survives_a_resume(tracking_uri):
 
 
 class _Timed(tune.Trainable):
-    """A trial whose epochs and saves take set times (config step_s, save_s; stop_at: it reports done there), its
-    score its rank plus its epoch: PBT's timing and quantiles known in advance."""
+    """A trial whose epochs and saves take set times (config step_s, save_s; stop_at: it reports done there;
+    fail_at: it raises there), its score its rank plus its epoch: PBT's timing and quantiles known in advance."""
 
     def setup(self, config):
         self.epoch = 0
@@ -257,8 +257,9 @@ class _Timed(tune.Trainable):
     def step(self):
         time.sleep(self.config["step_s"])
         self.epoch += 1
-        return {"score": self.config["rank"] + self.epoch,
-                "done": self.epoch >= self.config.get("stop_at", 99)}
+        if self.epoch >= self.config["fail_at"]:
+            raise RuntimeError(f"rank {self.config['rank']} fails at epoch {self.epoch}")
+        return {"score": self.config["rank"] + self.epoch, "done": self.epoch >= self.config["stop_at"]}
 
     def save_checkpoint(self, checkpoint_dir):
         time.sleep(self.config["save_s"])
@@ -266,6 +267,10 @@ class _Timed(tune.Trainable):
 
     def load_checkpoint(self, checkpoint_dir):
         self.epoch = int(Path(checkpoint_dir, "epoch").read_text())
+
+
+def _timing(step_s: float, save_s: float = 0.1, stop_at: int = 99, fail_at: int = 99) -> dict:
+    return dict(step_s=step_s, save_s=save_s, stop_at=stop_at, fail_at=fail_at)
 
 
 def _pbt_run(tmp_path, timings: dict[int, dict], epochs: int):
@@ -278,7 +283,7 @@ def _pbt_run(tmp_path, timings: dict[int, dict], epochs: int):
     tuner = tune.Tuner(
         _Timed, param_space={"lr": 0.5, "rank": tune.grid_search([0, 1, 2, 3]),
                              **{k: tune.sample_from(lambda spec, k=k: timings[spec.config.rank][k])
-                                for k in ("step_s", "save_s", "stop_at")}},
+                                for k in ("step_s", "save_s", "stop_at", "fail_at")}},
         tune_config=tune.TuneConfig(metric="score", mode="max", scheduler=scheduler, time_budget_s=400),
         run_config=tune.RunConfig(storage_path=str(tmp_path), stop={"training_iteration": epochs}, verbose=0,
                                   checkpoint_config=tune.CheckpointConfig(
@@ -290,21 +295,25 @@ def _pbt_run(tmp_path, timings: dict[int, dict], epochs: int):
 def test_synchronous_pbt_clones_a_top_trial_still_saving_its_pause_without_losing_its_checkpoint(ray_local,
                                                                                                   tmp_path):
     """The top trial (rank 3) pauses at the sync point and takes 2.5 s to save; the last one (rank 2) reaches the
-    point about 0.6 s later and PBT perturbs the population while that save runs. The top trial is cloned from that save, once:
-    every trial goes on to the last epoch (Ray's PBT had it save a second time, and the trial later failed to
-    restore a checkpoint Tune had deleted)."""
-    timings = {0: dict(step_s=0.1, save_s=0.1, stop_at=99), 1: dict(step_s=0.1, save_s=0.1, stop_at=99),
-               2: dict(step_s=1.2, save_s=0.1, stop_at=99), 3: dict(step_s=0.6, save_s=2.5, stop_at=99)}
+    point about 0.6 s later and PBT perturbs the population while that save runs. The top trial is cloned from
+    that save, once: every trial goes on to the last epoch (Ray's PBT had it save a second time, and the trial
+    later failed to restore a checkpoint Tune had deleted)."""
+    timings = {0: _timing(0.1), 1: _timing(0.1), 2: _timing(1.2), 3: _timing(0.6, save_s=2.5)}
     results = _pbt_run(tmp_path, timings, epochs=3)
     assert not results.errors, results.errors
     assert sorted(r.metrics["training_iteration"] for r in results) == [3, 3, 3, 3]
 
 
-def test_synchronous_pbt_goes_on_when_the_trial_the_others_wait_for_stops_early(ray_local, tmp_path):
-    """The slowest trial stops at its first epoch (patience, a time budget) while the others wait paused at the
-    sync point: no result comes from it there, and the others go on (Ray's PBT waited for it for ever)."""
-    timings = {0: dict(step_s=0.1, save_s=0.1, stop_at=99), 1: dict(step_s=0.1, save_s=0.1, stop_at=99),
-               2: dict(step_s=0.1, save_s=0.1, stop_at=99), 3: dict(step_s=1.5, save_s=0.1, stop_at=1)}
+@pytest.mark.parametrize("ends", ["stops", "fails"])
+def test_synchronous_pbt_goes_on_when_the_trial_the_others_wait_for_stops_early_or_fails(ray_local, tmp_path, ends):
+    """The slowest trial stops (patience, a time budget) or fails for good at its first epoch while the others wait
+    paused at the sync point: no result comes from it there, and the others go on (Ray's PBT waited for it for
+    ever)."""
+    slowest = _timing(1.5, **{"stop_at" if ends == "stops" else "fail_at": 1})
+    timings = {0: _timing(0.1), 1: _timing(0.1), 2: _timing(0.1), 3: slowest}
     results = _pbt_run(tmp_path, timings, epochs=2)
-    assert not results.errors, results.errors
-    assert sorted(r.metrics["training_iteration"] for r in results) == [1, 2, 2, 2]
+    finished = sorted(r.metrics["training_iteration"] for r in results if r.error is None)
+    if ends == "stops":
+        assert not results.errors and finished == [1, 2, 2, 2], results.errors
+    else:
+        assert [r.config["rank"] for r in results if r.error is not None] == [3] and finished == [2, 2, 2]
